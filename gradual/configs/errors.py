@@ -1,0 +1,71 @@
+"""Configuration errors: each names the file, the key path and the line, so a user can fix it.
+
+Validation collects every error of a file before raising, so one run shows them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem found in a configuration or request file."""
+
+    file: str
+    key: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = display_path(self.file)
+        where = where if self.line is None else f"{where}:{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Raised with every issue found; ``str()`` gives one line per issue."""
+
+    def __init__(self, issues: Iterable[ConfigIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+    @classmethod
+    def single(cls, file: str | Path, key: str, message: str, line: int | None = None) -> ConfigError:
+        return cls([ConfigIssue(str(file), key, message, line)])
+
+
+def display_path(file: str | Path) -> str:
+    """The path relative to the working directory when it is below it, as the user would type it."""
+    try:
+        return str(Path(file).relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def type_name(value: object) -> str:
+    """How a YAML value's type reads to a user."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

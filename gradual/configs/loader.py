@@ -1,0 +1,230 @@
+"""Load and validate a test config (and the request files it names) into a RunConfig.
+
+Every error of a file is collected and raised together as one ConfigError; nothing runs on a config
+that did not validate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .checks import Checker
+from .errors import ConfigError, ConfigIssue, did_you_mean, type_name
+from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
+from .requests import load_request_file
+from .yamlfile import line_of, load_yaml
+
+FROM_FILE = "FROM_REQUEST_YAML_FILE"
+DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
+RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout")
+PHASE_KEYS = ("run_time", "scenarios")
+SCENARIO_KEYS = (
+    "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
+    "ramp_up_wait", "iterate_through_requests", "run_once",
+)
+
+
+def load(config: Path | str, request_config: Path | str | None = None) -> RunConfig:
+    """Load ``config`` (and ``request_config``, the file for scenarios without a request_file)."""
+    config = Path(config).resolve()
+    data = load_yaml(config)
+    check = Checker(config)
+    req_path = Path(request_config).resolve() if request_config is not None else None
+    shared: dict[str, RequestConfig] | None = None
+    files: list[Path] = [config]
+    if req_path is not None:
+        shared = _load_requests(check, req_path, "--request-config", None)
+        files.append(req_path)
+
+    if not isinstance(data, dict):
+        raise ConfigError.single(config, "", f"expected a mapping with a 'runs' key, found {type_name(data)}")
+    check.keys(data, ("runs",), "")
+    runs = check.mapping(data, "runs", "runs")
+    if runs is None:
+        raise ConfigError(check.issues)
+    check.keys(runs, RUN_KEYS, "runs")
+    name = check.string(runs, "name", "runs.name", required=True, default="")
+    wait = check.number(runs, "wait_between_phases", "runs.wait_between_phases", minimum=0, default=0)
+    stop_timeout = check.number(runs, "stop_timeout", "runs.stop_timeout", minimum=0, default=5.0)
+    phases_map = check.mapping(runs, "phases", "runs.phases")
+    if phases_map is not None and not phases_map:
+        check.error("runs.phases", "defines no phase", line_of(runs, "phases"))
+    phases: list[PhaseConfig] = []
+    for phase_name, phase in (phases_map or {}).items():
+        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, files)
+        if parsed is not None:
+            phases.append(parsed)
+    if check.issues:
+        raise ConfigError(_dedupe(check.issues))
+    return RunConfig(
+        name=name,
+        phases=tuple(phases),
+        wait_between_phases=float(wait),
+        stop_timeout=float(stop_timeout),
+        source=config,
+        request_config=req_path,
+        files=tuple(dict.fromkeys(files)),
+        raw=data,
+    )
+
+
+def _stall(lo: Any, hi: Any, multiply: tuple | None, add: tuple | None) -> int | None:
+    """The user count where a ramp gets stuck below max (its list ended on a no-op step), else None."""
+    steps = multiply if multiply is not None else add
+    if lo is None or hi is None or steps is None or lo >= hi or (multiply is not None and lo == 0):
+        return None
+    from ..plan import next_target
+
+    target = lo
+    for k in range(len(steps)):
+        target = next_target(target, hi, multiply, add, k)
+        if target >= hi:
+            return None
+    return target if next_target(target, hi, multiply, add, len(steps)) == target else None
+
+
+def _dedupe(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    return list(dict.fromkeys(issues))
+
+
+def _load_requests(check: Checker, path: Path, key: str, line: int | None) -> dict[str, RequestConfig] | None:
+    if not path.exists():
+        check.error(key, f"request file not found: {path}", line)
+        return None
+    try:
+        return load_request_file(path)
+    except ConfigError as exc:
+        check.issues.extend(exc.issues)
+        return None
+
+
+def _phase(
+    check: Checker, name: str, phase: Any, parent: dict, config: Path,
+    shared: dict[str, RequestConfig] | None, files: list[Path],
+) -> PhaseConfig | None:
+    path = f"runs.phases.{name}"
+    if not isinstance(phase, dict):
+        check.error(path, f"expected a mapping with run_time and scenarios, found {type_name(phase)}",
+                    line_of(parent, name))
+        return None
+    before = len(check.issues)
+    check.keys(phase, PHASE_KEYS, path)
+    run_time = check.number(phase, "run_time", f"{path}.run_time", required=True, positive=True)
+    scenarios_map = check.mapping(phase, "scenarios", f"{path}.scenarios")
+    if scenarios_map is not None and not scenarios_map:
+        check.error(f"{path}.scenarios", "defines no scenario", line_of(phase, "scenarios"))
+    scenarios = []
+    for scen_name, scen in (scenarios_map or {}).items():
+        parsed = _scenario(check, str(scen_name), scen, scenarios_map, f"{path}.scenarios.{scen_name}",
+                           config, shared, files)
+        if parsed is not None:
+            scenarios.append(parsed)
+    if len(check.issues) > before:
+        return None
+    return PhaseConfig(name=name, run_time=float(run_time), scenarios=tuple(scenarios))
+
+
+def _scenario(
+    check: Checker, name: str, scen: Any, parent: dict, path: str, config: Path,
+    shared: dict[str, RequestConfig] | None, files: list[Path],
+) -> ScenarioConfig | None:
+    if not isinstance(scen, dict):
+        check.error(path, f"expected a mapping, found {type_name(scen)}", line_of(parent, name))
+        return None
+    before = len(check.issues)
+    check.keys(scen, SCENARIO_KEYS, path)
+    lo = check.number(scen, "min_concurrency", f"{path}.min_concurrency", required=True, integer=True, minimum=0)
+    hi = check.number(scen, "max_concurrency", f"{path}.max_concurrency", required=True, integer=True,
+                      minimum=1)
+    if lo is not None and hi is not None and lo > hi:
+        check.error(f"{path}.min_concurrency",
+                    f"min_concurrency ({lo}) is greater than max_concurrency ({hi})",
+                    line_of(scen, "min_concurrency"))
+    multiply = check.number_list(scen, "ramp_up_multiply", f"{path}.ramp_up_multiply", minimum=1)
+    add = check.number_list(scen, "ramp_up_add", f"{path}.ramp_up_add", integer=True, minimum=0)
+    if "ramp_up_multiply" in scen and "ramp_up_add" in scen:
+        check.error(f"{path}.ramp_up_add", "give either ramp_up_multiply or ramp_up_add, not both",
+                    line_of(scen, "ramp_up_add"))
+    if multiply is not None and lo == 0:
+        check.error(f"{path}.ramp_up_multiply",
+                    "cannot multiply from min_concurrency 0 (it would stay 0): use ramp_up_add or min_concurrency >= 1",
+                    line_of(scen, "ramp_up_multiply"))
+    wait = check.number_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait", minimum=0)
+    stall = _stall(lo, hi, multiply, add)
+    if stall is not None:
+        key = "ramp_up_multiply" if multiply is not None else "ramp_up_add"
+        last = "greater than 1" if multiply is not None else "greater than 0"
+        check.error(f"{path}.{key}", f"the ramp stops at {stall} users and never reaches max_concurrency ({hi}): "
+                    f"its last value must be {last}", line_of(scen, key))
+    iterate = check.boolean(scen, "iterate_through_requests", f"{path}.iterate_through_requests")
+    run_once = check.boolean(scen, "run_once", f"{path}.run_once")
+
+    # Which requests, from which file.
+    request_file: Path | None = None
+    pool = shared
+    pool_key = "--request-config"
+    if "request_file" in scen:
+        rel = check.string(scen, "request_file", f"{path}.request_file", required=True)
+        if rel:
+            request_file = (config.parent / rel).resolve()
+            if request_file.suffix.lower() not in (".py", ".yaml", ".yml"):
+                check.error(f"{path}.request_file",
+                            f"unsupported request file type {request_file.name!r} (use .py, .yaml or .yml)",
+                            line_of(scen, "request_file"))
+                pool = None
+            elif not request_file.exists():
+                check.error(f"{path}.request_file", f"file not found: {rel} (resolved to {request_file})",
+                            line_of(scen, "request_file"))
+                pool = None
+            else:
+                files.append(request_file)
+                pool = _load_requests(check, request_file, f"{path}.request_file", line_of(scen, "request_file"))
+                pool_key = str(rel)
+        else:
+            pool = None
+    requests: list[RequestConfig] = []
+    raw = scen.get("requests")
+    line = line_of(scen, "requests")
+    if raw is None:
+        check.error(f"{path}.requests", f'is required: a list of request names or "{FROM_FILE}"', line)
+    elif request_file is None and shared is None and "request_file" not in scen:
+        check.error(f"{path}.requests",
+                    "no request_file in this scenario and no --request-config given: nowhere to find the requests",
+                    line)
+    elif pool is not None:
+        if raw == FROM_FILE:
+            requests = list(pool.values())
+        elif isinstance(raw, str):
+            hint = did_you_mean(raw, [FROM_FILE])
+            check.error(f"{path}.requests", f'expected a list of request names or "{FROM_FILE}", '
+                        f"found the string {raw!r}{hint}", line)
+        elif not isinstance(raw, list) or not raw:
+            found = "an empty list" if isinstance(raw, list) else type_name(raw)
+            check.error(f"{path}.requests", f'expected a list of request names or "{FROM_FILE}", found {found}',
+                        line)
+        else:
+            for i, item in enumerate(raw):
+                item_line = line_of(raw, i)
+                if not isinstance(item, str):
+                    check.error(f"{path}.requests[{i}]", f"expected a request name, found {type_name(item)}",
+                                item_line)
+                elif item not in pool:
+                    check.error(f"{path}.requests[{i}]",
+                                f"no request named {item!r} in {pool_key}{did_you_mean(item, pool)}", item_line)
+                else:
+                    requests.append(pool[item])
+    if len(check.issues) > before:
+        return None
+    return ScenarioConfig(
+        name=name,
+        requests=tuple(requests),
+        min_concurrency=int(lo),
+        max_concurrency=int(hi),
+        ramp_up_multiply=tuple(float(m) for m in multiply) if multiply else None,
+        ramp_up_add=tuple(int(a) for a in add) if add else None,
+        ramp_up_wait=tuple(float(w) for w in wait) if wait else (DEFAULT_RAMP_UP_WAIT,),
+        iterate_through_requests=iterate,
+        run_once=run_once,
+        request_file=request_file,
+    )

@@ -1,0 +1,93 @@
+"""The validated configuration: frozen dataclasses the plan, engine and master read.
+
+Everything here has been checked by ``gradual.configs.load``; code downstream trusts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HTTP = "http"
+WEBSOCKET = "websocket"
+PYTHON = "python"
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Credentials come from environment variables named here, never from the file."""
+
+    kind: str  # "bearer" | "basic"
+    token_env: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestConfig:
+    name: str
+    kind: str  # HTTP | WEBSOCKET | PYTHON
+    url: str = ""
+    method: str = "GET"
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    expected_response_time: float | None = None  # seconds
+    auth: AuthConfig | None = None
+    timeout: float = 30.0
+    type: str | None = None  # free label from the original format
+    body: Any = None  # explicit body (`body`/`json`), overrides params
+    message: str | None = None  # websocket: raw message instead of params as JSON
+    expect: str | None = None  # websocket: substring the reply must contain
+    function: Callable[..., Any] | None = None  # python requests
+    callbacks: tuple[Callable[..., Any], ...] = ()
+    source: str = ""  # file that defined it
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    name: str
+    requests: tuple[RequestConfig, ...]
+    min_concurrency: int
+    max_concurrency: int
+    ramp_up_multiply: tuple[float, ...] | None = None
+    ramp_up_add: tuple[int, ...] | None = None
+    ramp_up_wait: tuple[float, ...] = (1.0,)
+    iterate_through_requests: bool = False
+    run_once: bool = False
+    request_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    name: str
+    run_time: float
+    scenarios: tuple[ScenarioConfig, ...]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str
+    phases: tuple[PhaseConfig, ...]
+    wait_between_phases: float = 0.0
+    stop_timeout: float = 5.0
+    source: Path = Path(".")
+    request_config: Path | None = None
+    files: tuple[Path, ...] = ()  # every file the run reads: config, request files (the bundle)
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def phase(self, name: str) -> PhaseConfig:
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        raise KeyError(name)
+
+    @property
+    def all_requests(self) -> list[RequestConfig]:
+        seen: dict[str, RequestConfig] = {}
+        for phase in self.phases:
+            for scenario in phase.scenarios:
+                for req in scenario.requests:
+                    seen.setdefault(req.name, req)
+        return list(seen.values())

@@ -1,0 +1,292 @@
+"""Request definitions: entries of a YAML request config, or decorated functions of a Python request file.
+
+Both produce ``RequestConfig`` objects keyed by request name. A Python file is imported in isolation
+under a unique module name, so two files with the same stem in different folders never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .checks import Checker
+from .decorators import DecoratorError, collecting
+from .errors import ConfigError, ConfigIssue, did_you_mean, type_name
+from .model import HTTP, PYTHON, WEBSOCKET, AuthConfig, RequestConfig
+from .yamlfile import line_of, load_yaml
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+SCHEMES = {"http": HTTP, "https": HTTP, "ws": WEBSOCKET, "wss": WEBSOCKET}
+REQUEST_KEYS = (
+    "url", "method", "http_method", "params", "headers", "expected_response_time", "auth", "type",
+    "timeout", "body", "json", "message", "expect", "websocket_config",
+)
+AUTH_KEYS = ("type", "token_env", "username_env", "password_env")
+WEBSOCKET_CONFIG_KEYS = ("message_template", "message", "expect")
+DEFAULT_TOKEN_ENV = "GRADUAL_AUTH_TOKEN"
+DEFAULT_USERNAME_ENV = "GRADUAL_AUTH_USERNAME"
+DEFAULT_PASSWORD_ENV = "GRADUAL_AUTH_PASSWORD"
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(check: Checker, text: str, path: str, line: int | None) -> str:
+    """Expand ``${NAME}`` and ``${NAME:-default}`` so one config can aim at different hosts."""
+
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value is None or (value == "" and default is not None):
+            if default is None:
+                check.error(path, f"environment variable {name} is not set (write ${{{name}:-default}} "
+                            "to give a default)", line)
+                return ""
+            return default
+        return value
+
+    return _ENV_REF.sub(sub, text)
+
+
+def parse_auth(check: Checker, entry: dict, path: str) -> AuthConfig | None:
+    value = entry.get("auth")
+    line = line_of(entry, "auth")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict):
+        check.error(path, f"expected null, 'bearer', 'basic' or a mapping, found {type_name(value)}", line)
+        return None
+    if "token" in value or "password" in value or "username" in value:
+        check.error(
+            path,
+            "credentials are never read from the file: name environment variables with "
+            "token_env (bearer) or username_env/password_env (basic)",
+            line,
+        )
+        return None
+    check.keys(value, AUTH_KEYS, path)
+    kind = str(value.get("type", "")).lower()
+    if kind == "bearer":
+        return AuthConfig("bearer", token_env=str(value.get("token_env") or DEFAULT_TOKEN_ENV))
+    if kind == "basic":
+        return AuthConfig(
+            "basic",
+            username_env=str(value.get("username_env") or DEFAULT_USERNAME_ENV),
+            password_env=str(value.get("password_env") or DEFAULT_PASSWORD_ENV),
+        )
+    check.error(f"{path}.type", f"unsupported auth type {value.get('type')!r} (use bearer or basic)", line)
+    return None
+
+
+def parse_request_entry(check: Checker, name: str, entry: Any, path: str, source: str) -> RequestConfig | None:
+    """One entry of a YAML request config; issues go to ``check``."""
+    if not isinstance(entry, dict):
+        check.error(path, f"expected a mapping with at least a url, found {type_name(entry)}")
+        return None
+    before = len(check.issues)
+    check.keys(entry, REQUEST_KEYS, path)
+    url = check.string(entry, "url", f"{path}.url", required=True, default="")
+    if url:
+        url = expand_env(check, url, f"{path}.url", line_of(entry, "url"))
+    if "method" in entry and "http_method" in entry:
+        check.error(f"{path}.http_method", "give either method or http_method, not both",
+                    line_of(entry, "http_method"))
+    method_key = "http_method" if "http_method" in entry else "method"
+    method = str(check.string(entry, method_key, f"{path}.{method_key}", default="GET")).upper()
+    kind = HTTP
+    if url:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in SCHEMES:
+            shown = f"'{scheme}'" if scheme else "none"
+            check.error(f"{path}.url", f"unsupported URL scheme {shown} in {url!r} (use http, https, ws or wss)",
+                        line_of(entry, "url"))
+        else:
+            kind = SCHEMES[scheme]
+            if method == "WEBSOCKET" and kind != WEBSOCKET:
+                check.error(f"{path}.url", f"method WEBSOCKET needs a ws:// or wss:// url, found {url!r}",
+                            line_of(entry, "url"))
+    if kind == HTTP and method not in HTTP_METHODS and method != "WEBSOCKET":
+        check.error(f"{path}.{method_key}", f"unsupported HTTP method {method!r} (use {', '.join(HTTP_METHODS)})",
+                    line_of(entry, method_key))
+    params = entry.get("params")
+    if params is not None and not isinstance(params, dict):
+        check.error(f"{path}.params", f"expected a mapping, found {type_name(params)}", line_of(entry, "params"))
+    headers = check.str_map(entry, "headers", f"{path}.headers")
+    expected = check.number(entry, "expected_response_time", f"{path}.expected_response_time", positive=True)
+    timeout = check.number(entry, "timeout", f"{path}.timeout", positive=True, default=30.0)
+    auth = parse_auth(check, entry, f"{path}.auth")
+    label = check.string(entry, "type", f"{path}.type")
+    if "body" in entry and "json" in entry:
+        check.error(f"{path}.json", "give either body or json, not both", line_of(entry, "json"))
+    body = entry.get("json", entry.get("body"))
+    message = check.string(entry, "message", f"{path}.message")
+    expect = check.string(entry, "expect", f"{path}.expect")
+    ws_config = check.mapping(entry, "websocket_config", f"{path}.websocket_config", required=False)
+    if ws_config:
+        check.keys(ws_config, WEBSOCKET_CONFIG_KEYS, f"{path}.websocket_config")
+        message = check.string(ws_config, "message_template", f"{path}.websocket_config.message_template",
+                               default=check.string(ws_config, "message", f"{path}.websocket_config.message",
+                                                    default=message))
+        expect = check.string(ws_config, "expect", f"{path}.websocket_config.expect", default=expect)
+    if (message is not None or expect is not None or ws_config) and kind != WEBSOCKET and url:
+        key = "message" if message is not None else "expect" if expect is not None else "websocket_config"
+        check.error(f"{path}.{key}", "only applies to WebSocket requests (ws:// or wss:// url)",
+                    line_of(entry, key))
+    if len(check.issues) > before:
+        return None
+    return RequestConfig(
+        name=name,
+        kind=kind,
+        url=url,
+        method="GET" if kind == WEBSOCKET else method,
+        params=dict(params) if params else None,
+        headers=headers or {},
+        expected_response_time=None if expected is None else float(expected),
+        auth=auth,
+        timeout=float(timeout),
+        type=label,
+        body=body,
+        message=message,
+        expect=expect,
+        source=source,
+    )
+
+
+def load_request_yaml(path: Path) -> dict[str, RequestConfig]:
+    data = load_yaml(path)
+    check = Checker(path)
+    requests: dict[str, RequestConfig] = {}
+    if not isinstance(data, dict):
+        check.error("", f"expected a mapping with a 'requests' key, found {type_name(data)}")
+        raise ConfigError(check.issues)
+    check.keys(data, ("requests",), "")
+    entries = check.mapping(data, "requests", "requests")
+    if entries is not None and not entries:
+        check.error("requests", "defines no request", line_of(data, "requests"))
+    for name, entry in (entries or {}).items():
+        req = parse_request_entry(check, str(name), entry, f"requests.{name}", str(path))
+        if req is not None:
+            requests[str(name)] = req
+    if check.issues:
+        raise ConfigError(check.issues)
+    return requests
+
+
+def _module_name(path: Path) -> str:
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "_" for c in path.stem)
+    return f"gradual_requestfile_{stem}_{digest}"
+
+
+def _import_error(path: Path, exc: BaseException) -> ConfigError:
+    if isinstance(exc, SyntaxError):
+        return ConfigError.single(path, "", f"syntax error: {exc.msg}", exc.lineno)
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    if isinstance(exc, DecoratorError):
+        return ConfigError.single(path, "", str(exc), line)
+    return ConfigError.single(path, "", f"error while importing: {type(exc).__name__}: {exc}", line)
+
+
+def load_request_module(path: Path) -> dict[str, RequestConfig]:
+    """Import a Python request file in isolation and build a RequestConfig per @request function."""
+    if not path.is_file():
+        raise ConfigError.single(path, "", "file not found")
+    name = _module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError.single(path, "", "cannot be imported as a Python file")
+    module = importlib.util.module_from_spec(spec)
+    # Helpers next to the request file should import as they would when run as a script.
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    sys.modules[name] = module
+    with collecting() as found:
+        try:
+            spec.loader.exec_module(module)
+        except KeyboardInterrupt:
+            sys.modules.pop(name, None)
+            raise
+        except BaseException as exc:  # any import-time failure, SystemExit included, is the user's file
+            sys.modules.pop(name, None)
+            raise _import_error(path, exc) from None
+    issues: list[ConfigIssue] = []
+    by_name: dict[str, Any] = {}
+    for spec_ in found.requests:
+        if spec_.name in by_name:
+            issues.append(ConfigIssue(str(path), spec_.name,
+                                      f"duplicate request name (first defined at line {by_name[spec_.name].line})",
+                                      spec_.line))
+            continue
+        by_name[spec_.name] = spec_
+    callbacks: dict[str, list] = {n: [] for n in by_name}
+    for cb in found.callbacks:
+        if cb.name not in by_name:
+            issues.append(ConfigIssue(str(path), cb.name,
+                                      f"@on_call_completion names an unknown request{did_you_mean(cb.name, by_name)}",
+                                      cb.line))
+            continue
+        callbacks[cb.name].append(cb.function)
+    if not by_name and not issues:
+        issues.append(ConfigIssue(str(path), "", "defines no @request function"))
+    check = Checker(path)
+    result: dict[str, RequestConfig] = {}
+    for req_name, rs in by_name.items():
+        key = f"@request {req_name}"
+        method = rs.http_method.upper()
+        if method not in HTTP_METHODS and method != "WEBSOCKET":
+            check.error(key, f"unsupported http_method {rs.http_method!r} (use {', '.join(HTTP_METHODS)})", rs.line)
+        auth = parse_auth(check, {"auth": rs.auth}, f"{key}.auth") if rs.auth is not None else None
+        result[req_name] = RequestConfig(
+            name=req_name,
+            kind=PYTHON,
+            url=rs.url,
+            method=method,
+            params=rs.params,
+            expected_response_time=rs.expected_response_time,
+            auth=auth,
+            type=rs.type,
+            function=rs.function,
+            callbacks=tuple(callbacks[req_name]),
+            source=str(path),
+        )
+    issues.extend(check.issues)
+    if issues:
+        raise ConfigError(issues)
+    return result
+
+
+_cache: dict[tuple[Path, str], dict[str, RequestConfig]] = {}
+
+
+def load_request_file(path: Path) -> dict[str, RequestConfig]:
+    """Requests of a .py or .yaml/.yml file, loaded once per (path, content)."""
+    path = path.resolve()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        raise ConfigError.single(path, "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError.single(path, "", f"cannot read file: {exc}") from None
+    key = (path, digest)
+    if key not in _cache:
+        suffix = path.suffix.lower()
+        if suffix == ".py":
+            _cache[key] = load_request_module(path)
+        elif suffix in (".yaml", ".yml"):
+            _cache[key] = load_request_yaml(path)
+        else:
+            raise ConfigError.single(path, "", "unsupported request file type (use .py, .yaml or .yml)")
+    return _cache[key]

@@ -1,0 +1,186 @@
+"""Stats batches: what a worker sends the master every second, and their msgpack-safe wire form.
+
+from_wire() is the trust boundary for data arriving from workers, so it checks every field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradual.stats.histogram import Histogram, merged
+
+# Distinct (kind, message) pairs kept per key; error messages can embed ids or URLs and would
+# otherwise grow without bound on the worker and on the master.
+ERRORS_CAP = 100
+OTHER_MESSAGE = "(other)"
+
+
+def add_error(errors: dict[tuple[str, str], int], kind: str, message: str, n: int = 1) -> None:
+    """Count `n` errors, folding new messages into (kind, "(other)") once ERRORS_CAP is reached."""
+    key = (kind, message)
+    if key not in errors and len(errors) >= ERRORS_CAP:
+        key = (kind, OTHER_MESSAGE)
+    errors[key] = errors.get(key, 0) + n
+
+
+@dataclass(slots=True)
+class KeyDelta:
+    """Counters of one (phase, scenario, request) key; in a batch, since the previous batch.
+
+    count = successes + failures + interrupted; interrupted requests have no latency, so hist.total
+    is count - interrupted. windows maps the second since phase start to [count, failures, Histogram].
+    """
+
+    phase: str
+    scenario: str
+    request: str
+    count: int = 0
+    failures: int = 0
+    interrupted: int = 0
+    within_expected: int = 0
+    bytes: int = 0
+    status: dict[int, int] = field(default_factory=dict)
+    errors: dict[tuple[str, str], int] = field(default_factory=dict)
+    hist: Histogram = field(default_factory=Histogram)
+    windows: dict[int, list[Any]] = field(default_factory=dict)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "phase": self.phase,
+            "scenario": self.scenario,
+            "request": self.request,
+            "count": self.count,
+            "failures": self.failures,
+            "interrupted": self.interrupted,
+            "within_expected": self.within_expected,
+            "bytes": self.bytes,
+            "status": [[code, n] for code, n in self.status.items()],
+            "errors": [[kind, message, n] for (kind, message), n in self.errors.items()],
+            "hist": None if self._hist_is_windows_sum() else self.hist.to_wire(),
+            "windows": [[sec, w[0], w[1], w[2].to_wire()] for sec, w in self.windows.items()],
+        }
+
+    def _hist_is_windows_sum(self) -> bool:
+        # Every latency is recorded in exactly one window, so a recorder's hist is the sum of its
+        # windows: sending it too would double the batch and the master's decoding work.
+        return bool(self.windows) and self.hist == merged(w[2] for w in self.windows.values())
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> KeyDelta:
+        if not isinstance(obj, dict):
+            raise ValueError("entry: expected a map")
+        d = cls(
+            phase=_str(obj, "phase"),
+            scenario=_str(obj, "scenario"),
+            request=_str(obj, "request"),
+            count=_count(obj, "count"),
+            failures=_count(obj, "failures"),
+            interrupted=_count(obj, "interrupted"),
+            within_expected=_count(obj, "within_expected"),
+            bytes=_count(obj, "bytes"),
+        )
+        if d.failures + d.interrupted > d.count or d.within_expected > d.count:
+            raise ValueError("entry: failures, interrupted or within_expected exceed count")
+        for item in _list(obj, "status"):
+            code, n = _tuple(item, 2, "status")
+            if not _is_count(code) or not _is_count(n):
+                raise ValueError("entry.status: expected [code, count] ints")
+            if code in d.status:
+                raise ValueError("entry.status: duplicate code")
+            d.status[code] = n
+        for item in _list(obj, "errors"):
+            kind, message, n = _tuple(item, 3, "errors")
+            if type(kind) is not str or type(message) is not str or not _is_count(n):
+                raise ValueError("entry.errors: expected [kind, message, count]")
+            if (kind, message) in d.errors:
+                raise ValueError("entry.errors: duplicate (kind, message)")
+            d.errors[(kind, message)] = n
+        if "hist" not in obj:
+            raise ValueError("entry: missing 'hist'")
+        hist = obj["hist"]
+        for item in _list(obj, "windows"):
+            sec, n, failures, whist = _tuple(item, 4, "windows")
+            if not _is_count(sec) or not _is_count(n) or not _is_count(failures) or failures > n:
+                raise ValueError("entry.windows: expected [second, count, failures, hist]")
+            if sec in d.windows:
+                raise ValueError("entry.windows: duplicate second")
+            d.windows[sec] = [n, failures, Histogram.from_wire(whist)]
+        d.hist = merged(w[2] for w in d.windows.values()) if hist is None else Histogram.from_wire(hist)
+        return d
+
+
+@dataclass(slots=True)
+class StatsBatch:
+    """One drain of a worker's recorder: per-key deltas, the current users gauge, plugin data."""
+
+    entries: list[KeyDelta] = field(default_factory=list)
+    # (phase, scenario) -> users running now; a gauge, so it is the latest value, not a delta.
+    users: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Free-form msgpack-safe data from plugins (str keys at the top level).
+    custom: dict[str, Any] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        """True when the batch carries nothing at all: no entries, no users gauge, no custom data."""
+        return not self.entries and not self.users and not self.custom
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "entries": [e.to_wire() for e in self.entries],
+            "users": [[phase, scenario, n] for (phase, scenario), n in self.users.items()],
+            "custom": dict(self.custom),
+        }
+
+    @classmethod
+    def from_wire(cls, obj: Any) -> StatsBatch:
+        """Decode and validate; raises ValueError with a short reason on anything malformed."""
+        if not isinstance(obj, dict):
+            raise ValueError("stats batch: expected a map")
+        batch = cls()
+        for i, entry in enumerate(_list(obj, "entries")):
+            try:
+                batch.entries.append(KeyDelta.from_wire(entry))
+            except ValueError as exc:
+                raise ValueError(f"stats batch: entries[{i}]: {exc}") from None
+        for item in _list(obj, "users"):
+            phase, scenario, n = _tuple(item, 3, "users")
+            if type(phase) is not str or type(scenario) is not str or not _is_count(n):
+                raise ValueError("stats batch: users: expected [phase, scenario, count]")
+            batch.users[(phase, scenario)] = n
+        custom = obj.get("custom", {})
+        if not isinstance(custom, dict) or not all(type(k) is str for k in custom):
+            raise ValueError("stats batch: custom must be a map with str keys")
+        batch.custom = custom
+        return batch
+
+
+def _is_count(x: Any) -> bool:
+    # bool is an int subclass and msgpack decodes true/false to it; a count is never a bool.
+    return type(x) is int and x >= 0
+
+
+def _count(obj: dict[str, Any], name: str) -> int:
+    x = obj.get(name)
+    if not _is_count(x):
+        raise ValueError(f"'{name}' must be an int >= 0")
+    return x  # type: ignore[no-any-return]
+
+
+def _str(obj: dict[str, Any], name: str) -> str:
+    x = obj.get(name)
+    if type(x) is not str:
+        raise ValueError(f"'{name}' must be a string")
+    return x
+
+
+def _list(obj: dict[str, Any], name: str) -> list[Any]:
+    x = obj.get(name)
+    if not isinstance(x, list):
+        raise ValueError(f"'{name}' must be a list")
+    return x
+
+
+def _tuple(item: Any, n: int, name: str) -> list[Any]:
+    if not isinstance(item, list) or len(item) != n:
+        raise ValueError(f"'{name}': expected items of {n} elements")
+    return item

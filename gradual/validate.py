@@ -1,0 +1,67 @@
+"""`gradual validate`: load everything, print the run as a compact tree with each scenario's plan."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import plan
+from .configs import ConfigError, RunConfig, load
+from .configs.model import PYTHON, RequestConfig
+
+
+def print_config_error(exc: ConfigError) -> None:
+    for issue in exc.issues:
+        print(f"error: {issue}", file=sys.stderr)
+    count = len(exc.issues)
+    print(f"{count} error{'s' if count != 1 else ''}: nothing was run", file=sys.stderr)
+
+
+def _request_line(req: RequestConfig) -> str:
+    if req.kind == PYTHON:
+        fn = req.function
+        where = getattr(fn, "__qualname__", "?")
+        label = f" {req.method} {req.url}" if req.url else ""
+        return f"{req.name} [python] {where}(){label}"
+    if req.kind == "websocket":
+        return f"{req.name} [websocket] {req.url}"
+    return f"{req.name} [http] {req.method} {req.url}"
+
+
+def render_tree(run: RunConfig) -> str:
+    lines = [f"run: {run.name}  ({len(run.phases)} phases, wait_between_phases={run.wait_between_phases:g}s)"]
+    for pi, phase in enumerate(run.phases):
+        last_phase = pi == len(run.phases) - 1
+        lines.append(f"{'└─' if last_phase else '├─'} phase {phase.name}  run_time={phase.run_time:g}s")
+        pad = "   " if last_phase else "│  "
+        for si, scen in enumerate(phase.scenarios):
+            last_scen = si == len(phase.scenarios) - 1
+            mode = []
+            if scen.run_once:
+                mode.append("run_once")
+            if scen.iterate_through_requests:
+                mode.append("iterate_through_requests")
+            extra = f"  [{', '.join(mode)}]" if mode else ""
+            lines.append(f"{pad}{'└─' if last_scen else '├─'} scenario {scen.name}"
+                         f"  users {scen.min_concurrency}..{scen.max_concurrency}{extra}")
+            spad = pad + ("   " if last_scen else "│  ")
+            if scen.run_once:
+                batches = plan.run_once_batches(scen)
+                shown = " → ".join(f"+{b.wait:g}s:{b.size}" for b in batches)
+                lines.append(f"{spad}plan (batches): {shown}")
+            else:
+                lines.append(f"{spad}plan: {plan.describe(plan.timeline(scen, phase.run_time))}")
+            for ri, req in enumerate(scen.requests):
+                lines.append(f"{spad}{'└─' if ri == len(scen.requests) - 1 else '├─'} {_request_line(req)}")
+    return "\n".join(lines)
+
+
+def validate_command(config: Path, request_config: Path | None) -> int:
+    try:
+        run = load(config, request_config)
+    except ConfigError as exc:
+        print_config_error(exc)
+        return 2
+    print(render_tree(run))
+    print("ok: configuration is valid")
+    return 0

@@ -1,0 +1,72 @@
+"""gradual.proto: the wire protocol between master and workers (see docs/protocol.md).
+
+Message types, the msgpack codec, and the protocol constants, all importable from here.
+"""
+
+from .codec import DropLog, decode, encode
+from .constants import (
+    DEFAULT_PORT,
+    HEARTBEAT_INTERVAL,
+    HEARTBEAT_LIVENESS,
+    MASTER_TIMEOUT,
+    MAX_MESSAGE_SIZE,
+    MAX_UNACKED_BATCHES,
+    PROTOCOL_VERSION,
+    RECONNECT_INTERVAL_INIT,
+    RECONNECT_INTERVAL_MAX,
+    STATS_INTERVAL,
+    STATS_RESEND_TIMEOUT,
+)
+from .messages import (
+    MESSAGE_TYPES,
+    Ack,
+    Bundle,
+    BundleError,
+    Bye,
+    Error,
+    Heartbeat,
+    Hello,
+    Message,
+    PhaseStart,
+    PhaseStop,
+    ProtocolError,
+    Quit,
+    Ready,
+    SetTargets,
+    Stats,
+    Welcome,
+)
+
+__all__ = [
+    "DEFAULT_PORT",
+    "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_LIVENESS",
+    "MASTER_TIMEOUT",
+    "MAX_MESSAGE_SIZE",
+    "MAX_UNACKED_BATCHES",
+    "MESSAGE_TYPES",
+    "PROTOCOL_VERSION",
+    "RECONNECT_INTERVAL_INIT",
+    "RECONNECT_INTERVAL_MAX",
+    "STATS_INTERVAL",
+    "STATS_RESEND_TIMEOUT",
+    "Ack",
+    "Bundle",
+    "BundleError",
+    "Bye",
+    "DropLog",
+    "Error",
+    "Heartbeat",
+    "Hello",
+    "Message",
+    "PhaseStart",
+    "PhaseStop",
+    "ProtocolError",
+    "Quit",
+    "Ready",
+    "SetTargets",
+    "Stats",
+    "Welcome",
+    "decode",
+    "encode",
+]

@@ -1,0 +1,112 @@
+"""msgpack encode/decode of the `[version, type, payload]` envelope, and DropLog for bad frames.
+
+decode() trusts nothing: every failure, whatever its cause, comes out as a one-line ProtocolError.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgpack
+
+from .constants import MAX_MESSAGE_SIZE, PROTOCOL_VERSION
+from .messages import MESSAGE_TYPES, Message, ProtocolError
+
+__all__ = ["MESSAGE_TYPES", "DropLog", "ProtocolError", "decode", "encode"]
+
+log = logging.getLogger("gradual.proto")
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def encode(msg: Message) -> bytes:
+    """One frame for msg; ProtocolError if it cannot be packed or exceeds MAX_MESSAGE_SIZE."""
+    if not isinstance(msg, Message) or MESSAGE_TYPES.get(msg.TYPE) is not type(msg):
+        raise ProtocolError(f"cannot encode {type(msg).__name__}: not a registered message type")
+    try:
+        frame = msgpack.packb([PROTOCOL_VERSION, msg.TYPE, msg.to_payload()], use_bin_type=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        # Reached only through mutable contents (stats batch, options) holding non-msgpack values.
+        raise ProtocolError(f"cannot encode {msg.TYPE}: {exc}") from exc
+    if len(frame) > MAX_MESSAGE_SIZE:
+        raise ProtocolError(f"{msg.TYPE} frame of {len(frame)} bytes exceeds the {MAX_MESSAGE_SIZE} byte limit")
+    return frame
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    # Extension types could smuggle in non-primitive objects; the protocol has no use for them.
+    raise ProtocolError(f"msgpack extension type {code} is not allowed")
+
+
+def decode(frame: bytes) -> Message:
+    """The message in frame; ProtocolError (and nothing else) if the frame is not a valid one."""
+    if not isinstance(frame, (bytes, bytearray, memoryview)):
+        raise ProtocolError(f"frame must be bytes, got {type(frame).__name__}")
+    size = memoryview(frame).nbytes
+    if size > MAX_MESSAGE_SIZE:
+        raise ProtocolError(f"frame of {size} bytes exceeds the {MAX_MESSAGE_SIZE} byte limit")
+    if size == 0:
+        raise ProtocolError("empty frame")
+    try:
+        envelope = msgpack.unpackb(
+            frame,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            ext_hook=_refuse_ext,
+            max_str_len=MAX_MESSAGE_SIZE,
+            max_bin_len=MAX_MESSAGE_SIZE,
+            max_array_len=MAX_MESSAGE_SIZE,
+            max_map_len=MAX_MESSAGE_SIZE // 2,
+            max_ext_len=0,
+        )
+    except ProtocolError:
+        raise
+    except Exception as exc:
+        # msgpack raises a zoo of ValueError subclasses, and C-level errors besides; all mean "junk".
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ProtocolError(f"not a msgpack frame: {reason}") from exc
+    if not isinstance(envelope, list) or len(envelope) != 3:
+        raise ProtocolError("envelope must be a 3-element array [version, type, payload]")
+    version, type_name, payload = envelope
+    if isinstance(version, bool) or version != PROTOCOL_VERSION or not isinstance(version, int):
+        raise ProtocolError(f"unsupported protocol version {_short(version)}")
+    if not isinstance(type_name, str):
+        raise ProtocolError(f"message type must be str, got {type(type_name).__name__}")
+    cls = MESSAGE_TYPES.get(type_name)
+    if cls is None:
+        raise ProtocolError(f"unknown message type {_short(type_name)}")
+    if not isinstance(payload, dict):
+        raise ProtocolError(f"{type_name}: payload must be a map, got {type(payload).__name__}")
+    return cls.from_payload(payload)
+
+
+class DropLog:
+    """Counts dropped frames and logs each distinct (peer, reason) once, so junk cannot flood the log."""
+
+    def __init__(self, logger: logging.Logger | None = None, max_distinct: int = 1000) -> None:
+        self.count = 0
+        self._log = logger or log
+        self._max_distinct = max_distinct
+        self._seen: set[tuple[str, str]] = set()
+        self._suppressed = False
+
+    def drop(self, peer: str, exc: ProtocolError) -> None:
+        self.count += 1
+        key = (peer, str(exc))
+        if key in self._seen:
+            return
+        if len(self._seen) >= self._max_distinct:
+            # Bounded memory too: a peer inventing a new reason per frame gets one last warning.
+            if not self._suppressed:
+                self._suppressed = True
+                self._log.warning(
+                    "dropped frame from %s: %s (further new drop reasons are counted, not logged)", *key
+                )
+            return
+        self._seen.add(key)
+        self._log.warning("dropped frame from %s: %s", *key)

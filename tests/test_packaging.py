@@ -1,0 +1,42 @@
+"""The wheel carries every subpackage and the console script; CI runs README's test command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBPACKAGES = [
+    "gradual", "gradual/configs", "gradual/runners", "gradual/stats", "gradual/reports", "gradual/plugins",
+    "gradual/demo", "gradual/master", "gradual/worker", "gradual/proto",
+]
+
+
+def test_wheel_contains_every_subpackage_and_the_console_script(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = tmp_path.glob("gradual_load-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for package in SUBPACKAGES:
+        assert f"{package}/__init__.py" in names, f"{package} missing from {wheel.name}"
+    assert "gradual/configs/decorators.py" in names
+    assert "gradual/plan.py" in names
+    assert not any(n.startswith(("master/", "worker/", "proto/", "tests/")) for n in names), \
+        "top-level folders must be installed under gradual.*, never as bare packages"
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert re.search(r"^gradual\s*=\s*gradual\.cli:main$", text, re.M), text
+    assert len(names) > 30
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    (command,) = re.findall(r'^TEST_CMD="(.+)"$', ci, re.M)
+    readme = (ROOT / "README.md").read_text()
+    assert f"\n{command}\n" in readme, f"README.md must show the test command {command!r} on its own line"
+    assert "exit 1" in ci and '"$rc" -eq 5' in ci, "CI must fail when pytest collects no tests"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
+from typing import Any
 
 import msgpack
 
@@ -73,7 +75,7 @@ def one_second_batch(lat: list[int]) -> Recorder:
     return rec
 
 
-def best(fn, *args) -> float:  # type: ignore[no-untyped-def]
+def best(fn: Callable[..., float], *args: Any) -> float:
     return min(fn(*args) for _ in range(REPEATS))
 
 

@@ -8,9 +8,10 @@ ramp_up_multiply[k] (or add ramp_up_add[k]), capped at max_concurrency; a list's
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .configs.model import ScenarioConfig
+from .configs.model import RunConfig, ScenarioConfig
 
 
 @dataclass(frozen=True)
@@ -42,28 +43,40 @@ def next_target(target: int, hi: int, multiply: tuple | None, add: tuple | None,
     return min(hi, grown)
 
 
-def ramp(scenario: ScenarioConfig) -> list[Step]:
-    """Every step of the ramp, from t=0 until the target reaches max (or holds, with no ramp)."""
+def _steps(scenario: ScenarioConfig) -> Iterator[Step]:
+    """The ramp's steps one by one, so a caller can stop early (timeline at run_time)."""
     lo, hi = scenario.min_concurrency, scenario.max_concurrency
     multiply, add = scenario.ramp_up_multiply, scenario.ramp_up_add
-    steps = [Step(0.0, lo)]
+    yield Step(0.0, lo)
     if multiply is None and add is None:
-        return steps
+        return
     target, offset, k = lo, 0.0, 0
     while target < hi:
         nxt = next_target(target, hi, multiply, add, k)
         if nxt == target and k >= max(len(multiply or ()), len(add or ())):
-            break  # stalled past the list's end; validation rejects such configs
+            return  # stalled past the list's end; validation rejects such configs
         offset += _at(scenario.ramp_up_wait, k)
-        steps.append(Step(offset, nxt))
+        yield Step(offset, nxt)
         target, k = nxt, k + 1
-    return steps
+
+
+def ramp(scenario: ScenarioConfig) -> list[Step]:
+    """Every step of the ramp, from t=0 until the target reaches max (or holds, with no ramp).
+
+    No-op steps (multiply 1, add 0 inside a list) are kept: they take their wait like any other.
+    """
+    return list(_steps(scenario))
 
 
 def timeline(scenario: ScenarioConfig, run_time: float) -> list[Step]:
-    """Closed model: the (offset, target) changes that fall inside the phase."""
+    """Closed model: the (offset, target) changes that fall inside the phase.
+
+    Steps at or after ``run_time`` are cut (the phase is over by then); a step that does not change
+    the target is left out. Generation stops at ``run_time``, so a slow ramp to a huge max costs only
+    the steps that fit in the phase.
+    """
     out: list[Step] = []
-    for step in ramp(scenario):
+    for step in _steps(scenario):
         if step.offset >= run_time and out:
             break
         if not out or step.target != out[-1].target:
@@ -75,9 +88,38 @@ def run_once_batches(scenario: ScenarioConfig) -> list[Batch]:
     """run_once: the batch sizes in launch order, each with its wait; done after the batch at max."""
     steps = ramp(scenario)
     batches = [Batch(0.0, steps[0].target)]
-    for prev, step in zip(steps, steps[1:]):
+    for prev, step in zip(steps, steps[1:], strict=False):
         batches.append(Batch(step.offset - prev.offset, step.target))
     return batches
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    """One scenario's plan: ``steps`` for the closed model, ``batches`` for run_once (the other is empty)."""
+
+    scenario: ScenarioConfig
+    steps: tuple[Step, ...] = ()
+    batches: tuple[Batch, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    name: str
+    run_time: float
+    scenarios: tuple[ScenarioPlan, ...]
+
+
+def build(run: RunConfig) -> list[PhasePlan]:
+    """Per phase, per scenario: its timeline [(offset_s, target)] or its run_once batches (DESIGN.md)."""
+    phases = []
+    for phase in run.phases:
+        scenarios = tuple(
+            ScenarioPlan(s, batches=tuple(run_once_batches(s))) if s.run_once
+            else ScenarioPlan(s, steps=tuple(timeline(s, phase.run_time)))
+            for s in phase.scenarios
+        )
+        phases.append(PhasePlan(phase.name, phase.run_time, scenarios))
+    return phases
 
 
 def describe(steps: list[Step]) -> str:

@@ -29,7 +29,9 @@ def _request_line(req: RequestConfig) -> str:
 
 
 def render_tree(run: RunConfig) -> str:
-    lines = [f"run: {run.name}  ({len(run.phases)} phases, wait_between_phases={run.wait_between_phases:g}s)"]
+    count = len(run.phases)
+    lines = [f"run: {run.name}  ({count} phase{'' if count == 1 else 's'}, "
+             f"wait_between_phases={run.wait_between_phases:g}s)"]
     for pi, phase in enumerate(run.phases):
         last_phase = pi == len(run.phases) - 1
         lines.append(f"{'└─' if last_phase else '├─'} phase {phase.name}  run_time={phase.run_time:g}s")

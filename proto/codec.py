@@ -33,7 +33,9 @@ def encode(msg: Message) -> bytes:
         # Reached only through mutable contents (stats batch, options) holding non-msgpack values.
         raise ProtocolError(f"cannot encode {msg.TYPE}: {exc}") from exc
     if len(frame) > MAX_MESSAGE_SIZE:
-        raise ProtocolError(f"{msg.TYPE} frame of {len(frame)} bytes exceeds the {MAX_MESSAGE_SIZE} byte limit")
+        raise ProtocolError(
+            f"{msg.TYPE} frame of {len(frame)} bytes exceeds the {MAX_MESSAGE_SIZE} byte limit"
+        )
     return frame
 
 

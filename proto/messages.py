@@ -143,7 +143,9 @@ def _checker_for(hint: Any) -> _Checker:
     origin = get_origin(hint)
     args = get_args(hint)
     if origin in (Union, types.UnionType):
-        names = " or ".join("nil" if arg is type(None) else getattr(arg, "__name__", str(arg)) for arg in args)
+        names = " or ".join(
+            "nil" if arg is type(None) else getattr(arg, "__name__", str(arg)) for arg in args
+        )
         return _union_checker(tuple(_checker_for(arg) for arg in args), names)
     if hint is dict or origin is dict:
         if args and args[0] is not str:
@@ -234,7 +236,9 @@ def _check_worker_id(where: str, worker_id: str) -> None:
     # The worker id is the DEALER routing id: ZeroMQ wants 1..255 bytes, not starting with a zero byte.
     encoded = worker_id.encode("utf-8", "surrogatepass")
     if not 1 <= len(encoded) <= 255 or encoded[0] == 0:
-        raise ProtocolError(f"{where}: must be 1-255 UTF-8 bytes not starting with NUL, got {_short(worker_id)}")
+        raise ProtocolError(
+            f"{where}: must be 1-255 UTF-8 bytes not starting with NUL, got {_short(worker_id)}"
+        )
 
 
 # --- worker -> master ---------------------------------------------------------------------------------

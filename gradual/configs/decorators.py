@@ -12,11 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .errors import did_you_mean
+
 F = TypeVar("F", bound=Callable[..., Any])
+_REQUEST_ARGS = ("name", "url", "params", "http_method", "expected_response_time", "auth", "type")
 
 
 class DecoratorError(TypeError):
-    """A decorator used wrongly; the message says how to use it."""
+    """A decorator used wrongly; the message says how to use it, ``key`` which decorator (and request)."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -65,6 +72,7 @@ def request(
     expected_response_time: float | None = 1.0,
     auth: Any = None,
     type: str | None = None,  # noqa: A002 - the original framework's keyword
+    **unknown: Any,
 ) -> Any:
     """Mark a function as a request; the engine calls it once per iteration and times the call.
 
@@ -74,24 +82,32 @@ def request(
     if callable(name):
         return request()(name)
     if name is not None and not isinstance(name, str):
-        raise DecoratorError(f"@request(name=...) must be a string, got {name!r}")
+        raise DecoratorError(f"@request(name=...) must be a string, got {name!r}", "@request")
+    key = f"@request {name}" if name else "@request"
+    for arg in unknown:
+        hint = did_you_mean(arg, _REQUEST_ARGS)
+        raise DecoratorError(f"@request got an unknown argument {arg!r}{hint}", key)
+    if name is not None and not name.strip():
+        raise DecoratorError("@request(name=...) must not be empty", key)
     if not isinstance(url, str):
-        raise DecoratorError(f"@request(url=...) must be a string, got {url!r}")
+        raise DecoratorError(f"@request(url=...) must be a string, got {url!r}", key)
     if not isinstance(http_method, str):
-        raise DecoratorError(f"@request(http_method=...) must be a string, got {http_method!r}")
+        raise DecoratorError(f"@request(http_method=...) must be a string, got {http_method!r}", key)
     if params is not None and not isinstance(params, dict):
-        raise DecoratorError(f"@request(params=...) must be a dict, got {params!r}")
+        raise DecoratorError(f"@request(params=...) must be a dict, got {params!r}", key)
     if expected_response_time is not None and (
         isinstance(expected_response_time, bool) or not isinstance(expected_response_time, (int, float))
+        or expected_response_time <= 0
     ):
         raise DecoratorError(
-            f"@request(expected_response_time=...) must be a number of seconds, got {expected_response_time!r}"
+            "@request(expected_response_time=...) must be a number of seconds > 0, "
+            f"got {expected_response_time!r}", key
         )
 
     def mark(fn: F) -> F:
         if not callable(fn):
-            raise DecoratorError(f"@request must decorate a function, not {fn!r}")
-        _check_arity(fn, "@request", "a context")
+            raise DecoratorError(f"@request must decorate a function, not {fn!r}", key)
+        _check_arity(fn, f"@request {name or getattr(fn, '__name__', '')}".rstrip(), "a context")
         spec = RequestSpec(
             function=fn,
             name=name or getattr(fn, "__name__", "request"),
@@ -116,13 +132,15 @@ def on_call_completion(name: str | Callable[..., Any] | None = None) -> Callable
     span, with no argument or with the completion record."""
     if callable(name) or not isinstance(name, str) or not name:
         raise DecoratorError(
-            "@on_call_completion needs the name of a request: @on_call_completion(name=\"get_user_data\")"
+            "@on_call_completion needs the name of a request: @on_call_completion(name=\"get_user_data\")",
+            "@on_call_completion",
         )
+    key = f"@on_call_completion {name}"
 
     def mark(fn: F) -> F:
         if not callable(fn):
-            raise DecoratorError(f"@on_call_completion must decorate a function, not {fn!r}")
-        _check_arity(fn, "@on_call_completion", "the completion record")
+            raise DecoratorError(f"@on_call_completion must decorate a function, not {fn!r}", key)
+        _check_arity(fn, key, "the completion record")
         spec = CallbackSpec(function=fn, name=name, line=_line(fn))
         fn.__gradual_callback__ = spec  # type: ignore[attr-defined]
         if _active:
@@ -132,11 +150,14 @@ def on_call_completion(name: str | Callable[..., Any] | None = None) -> Callable
     return mark
 
 
-def _check_arity(fn: Callable[..., Any], decorator: str, what: str) -> None:
+def _check_arity(fn: Callable[..., Any], key: str, what: str) -> None:
+    """The engine calls ``fn()`` or ``fn(arg)``: more required arguments would fail on every call."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return
+    decorator = key.split()[0]
+    fn_name = getattr(fn, "__name__", fn)
     required = [
         p
         for p in sig.parameters.values()
@@ -144,8 +165,18 @@ def _check_arity(fn: Callable[..., Any], decorator: str, what: str) -> None:
     ]
     if len(required) > 1:
         raise DecoratorError(
-            f"{decorator} function {getattr(fn, '__name__', fn)!r} must take no argument or one ({what}), "
-            f"it requires {len(required)}"
+            f"{decorator} function {fn_name!r} must take no argument or one ({what}), "
+            f"it requires {len(required)}: give the others default values",
+            key,
+        )
+    keyword_only = [
+        p.name for p in sig.parameters.values() if p.default is p.empty and p.kind == p.KEYWORD_ONLY
+    ]
+    if keyword_only:
+        raise DecoratorError(
+            f"{decorator} function {fn_name!r} has required keyword-only argument(s) "
+            f"{', '.join(keyword_only)}: the engine passes at most one positional argument ({what})",
+            key,
         )
 
 

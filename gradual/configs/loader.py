@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import Checker
-from .errors import ConfigError, ConfigIssue, did_you_mean, type_name
+from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
 from .requests import load_request_file
 from .yamlfile import line_of, load_yaml
@@ -36,9 +36,18 @@ def load(config: Path | str, request_config: Path | str | None = None) -> RunCon
     if req_path is not None:
         shared = _load_requests(check, req_path, "--request-config", None)
         files.append(req_path)
+    return _run(check, data, config, req_path, shared, files)
+
+
+def _run(
+    check: Checker, data: Any, config: Path, req_path: Path | None,
+    shared: dict[str, RequestConfig] | None, files: list[Path],
+) -> RunConfig:
 
     if not isinstance(data, dict):
-        raise ConfigError.single(config, "", f"expected a mapping with a 'runs' key, found {type_name(data)}")
+        found = "the file is empty" if data is None else f"found {type_name(data)}"
+        check.error("", f"expected a mapping with a 'runs' key, {found}", getattr(data, "line", None))
+        raise ConfigError(check.issues)
     check.keys(data, ("runs",), "")
     runs = check.mapping(data, "runs", "runs")
     if runs is None:
@@ -51,8 +60,9 @@ def load(config: Path | str, request_config: Path | str | None = None) -> RunCon
     if phases_map is not None and not phases_map:
         check.error("runs.phases", "defines no phase", line_of(runs, "phases"))
     phases: list[PhaseConfig] = []
+    shared_name = display_path(req_path) if req_path is not None else "--request-config"
     for phase_name, phase in (phases_map or {}).items():
-        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, files)
+        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files)
         if parsed is not None:
             phases.append(parsed)
     if check.issues:
@@ -101,7 +111,7 @@ def _load_requests(check: Checker, path: Path, key: str, line: int | None) -> di
 
 def _phase(
     check: Checker, name: str, phase: Any, parent: dict, config: Path,
-    shared: dict[str, RequestConfig] | None, files: list[Path],
+    shared: dict[str, RequestConfig] | None, shared_name: str, files: list[Path],
 ) -> PhaseConfig | None:
     path = f"runs.phases.{name}"
     if not isinstance(phase, dict):
@@ -117,7 +127,7 @@ def _phase(
     scenarios = []
     for scen_name, scen in (scenarios_map or {}).items():
         parsed = _scenario(check, str(scen_name), scen, scenarios_map, f"{path}.scenarios.{scen_name}",
-                           config, shared, files)
+                           config, shared, shared_name, files)
         if parsed is not None:
             scenarios.append(parsed)
     if len(check.issues) > before:
@@ -127,14 +137,15 @@ def _phase(
 
 def _scenario(
     check: Checker, name: str, scen: Any, parent: dict, path: str, config: Path,
-    shared: dict[str, RequestConfig] | None, files: list[Path],
+    shared: dict[str, RequestConfig] | None, shared_name: str, files: list[Path],
 ) -> ScenarioConfig | None:
     if not isinstance(scen, dict):
         check.error(path, f"expected a mapping, found {type_name(scen)}", line_of(parent, name))
         return None
     before = len(check.issues)
     check.keys(scen, SCENARIO_KEYS, path)
-    lo = check.number(scen, "min_concurrency", f"{path}.min_concurrency", required=True, integer=True, minimum=0)
+    lo = check.number(scen, "min_concurrency", f"{path}.min_concurrency", required=True, integer=True,
+                      minimum=0)
     hi = check.number(scen, "max_concurrency", f"{path}.max_concurrency", required=True, integer=True,
                       minimum=1)
     if lo is not None and hi is not None and lo > hi:
@@ -148,14 +159,21 @@ def _scenario(
                     line_of(scen, "ramp_up_add"))
     if multiply is not None and lo == 0:
         check.error(f"{path}.ramp_up_multiply",
-                    "cannot multiply from min_concurrency 0 (it would stay 0): use ramp_up_add or min_concurrency >= 1",
+                    "cannot multiply from min_concurrency 0 (it would stay 0): "
+                    "use ramp_up_add or min_concurrency >= 1",
                     line_of(scen, "ramp_up_multiply"))
+    if lo == 0 and "ramp_up_multiply" not in scen and "ramp_up_add" not in scen:
+        check.error(f"{path}.min_concurrency",
+                    "min_concurrency 0 without ramp_up_add would never start a user: "
+                    "set min_concurrency >= 1 or add a ramp_up_add",
+                    line_of(scen, "min_concurrency"))
     wait = check.number_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait", minimum=0)
     stall = _stall(lo, hi, multiply, add)
     if stall is not None:
         key = "ramp_up_multiply" if multiply is not None else "ramp_up_add"
         last = "greater than 1" if multiply is not None else "greater than 0"
-        check.error(f"{path}.{key}", f"the ramp stops at {stall} users and never reaches max_concurrency ({hi}): "
+        check.error(f"{path}.{key}",
+                    f"the ramp stops at {stall} users and never reaches max_concurrency ({hi}): "
                     f"its last value must be {last}", line_of(scen, key))
     iterate = check.boolean(scen, "iterate_through_requests", f"{path}.iterate_through_requests")
     run_once = check.boolean(scen, "run_once", f"{path}.run_once")
@@ -163,7 +181,7 @@ def _scenario(
     # Which requests, from which file.
     request_file: Path | None = None
     pool = shared
-    pool_key = "--request-config"
+    pool_key = shared_name
     if "request_file" in scen:
         rel = check.string(scen, "request_file", f"{path}.request_file", required=True)
         if rel:
@@ -179,7 +197,8 @@ def _scenario(
                 pool = None
             else:
                 files.append(request_file)
-                pool = _load_requests(check, request_file, f"{path}.request_file", line_of(scen, "request_file"))
+                pool = _load_requests(check, request_file, f"{path}.request_file",
+                                      line_of(scen, "request_file"))
                 pool_key = str(rel)
         else:
             pool = None
@@ -190,7 +209,8 @@ def _scenario(
         check.error(f"{path}.requests", f'is required: a list of request names or "{FROM_FILE}"', line)
     elif request_file is None and shared is None and "request_file" not in scen:
         check.error(f"{path}.requests",
-                    "no request_file in this scenario and no --request-config given: nowhere to find the requests",
+                    "no request_file in this scenario and no --request-config given: "
+                    "nowhere to find the requests",
                     line)
     elif pool is not None:
         if raw == FROM_FILE:
@@ -201,8 +221,8 @@ def _scenario(
                         f"found the string {raw!r}{hint}", line)
         elif not isinstance(raw, list) or not raw:
             found = "an empty list" if isinstance(raw, list) else type_name(raw)
-            check.error(f"{path}.requests", f'expected a list of request names or "{FROM_FILE}", found {found}',
-                        line)
+            check.error(f"{path}.requests",
+                        f'expected a list of request names or "{FROM_FILE}", found {found}', line)
         else:
             for i, item in enumerate(raw):
                 item_line = line_of(raw, i)
@@ -210,8 +230,9 @@ def _scenario(
                     check.error(f"{path}.requests[{i}]", f"expected a request name, found {type_name(item)}",
                                 item_line)
                 elif item not in pool:
-                    check.error(f"{path}.requests[{i}]",
-                                f"no request named {item!r} in {pool_key}{did_you_mean(item, pool)}", item_line)
+                    hint = did_you_mean(item, pool)
+                    check.error(f"{path}.requests[{i}]", f"no request named {item!r} in {pool_key}{hint}",
+                                item_line)
                 else:
                     requests.append(pool[item])
     if len(check.issues) > before:

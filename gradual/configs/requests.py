@@ -7,14 +7,14 @@ under a unique module name, so two files with the same stem in different folders
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
-import importlib.util
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from .checks import Checker
 from .decorators import DecoratorError, collecting
@@ -87,39 +87,71 @@ def parse_auth(check: Checker, entry: dict, path: str) -> AuthConfig | None:
     return None
 
 
-def parse_request_entry(check: Checker, name: str, entry: Any, path: str, source: str) -> RequestConfig | None:
-    """One entry of a YAML request config; issues go to ``check``."""
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit`` that answers None for a malformed URL (``http://[::1``) instead of raising."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+def parse_request_entry(
+    check: Checker, name: str, entry: Any, path: str, source: str, line: int | None = None
+) -> RequestConfig | None:
+    """One entry of a YAML request config; issues go to ``check``. ``line`` is where the entry's name is."""
     if not isinstance(entry, dict):
-        check.error(path, f"expected a mapping with at least a url, found {type_name(entry)}")
+        check.error(path, f"expected a mapping with at least a url, found {type_name(entry)}", line)
         return None
     before = len(check.issues)
     check.keys(entry, REQUEST_KEYS, path)
     url = check.string(entry, "url", f"{path}.url", required=True, default="")
     if url:
-        url = expand_env(check, url, f"{path}.url", line_of(entry, "url"))
+        raw_url = url
+        parts = _split(raw_url)
+        if parts is None:
+            check.error(f"{path}.url", f"not a valid URL: {raw_url!r}", line_of(entry, "url"))
+            url = ""
+        elif parts.password and "${" not in raw_url.partition("@")[0]:
+            check.error(f"{path}.url", "credentials are never read from the file: remove user:password@ from "
+                        "the url and use auth with username_env/password_env", line_of(entry, "url"))
+            url = ""
+        else:
+            expanded = len(check.issues)
+            url = expand_env(check, url, f"{path}.url", line_of(entry, "url"))
+            if len(check.issues) > expanded:
+                url = ""  # already reported; a scheme error on the half-expanded url would only add noise
     if "method" in entry and "http_method" in entry:
         check.error(f"{path}.http_method", "give either method or http_method, not both",
                     line_of(entry, "http_method"))
     method_key = "http_method" if "http_method" in entry else "method"
     method = str(check.string(entry, method_key, f"{path}.{method_key}", default="GET")).upper()
     kind = HTTP
-    if url:
-        scheme = urlsplit(url).scheme.lower()
+    parts = _split(url) if url else None
+    if url and parts is None:
+        check.error(f"{path}.url", f"not a valid URL: {url!r}", line_of(entry, "url"))
+    elif url and parts is not None:
+        scheme = parts.scheme.lower()
         if scheme not in SCHEMES:
             shown = f"'{scheme}'" if scheme else "none"
-            check.error(f"{path}.url", f"unsupported URL scheme {shown} in {url!r} (use http, https, ws or wss)",
+            check.error(f"{path}.url",
+                        f"unsupported URL scheme {shown} in {url!r} (use http, https, ws or wss)",
                         line_of(entry, "url"))
         else:
             kind = SCHEMES[scheme]
+            if not parts.netloc:
+                check.error(f"{path}.url", f"no host in {url!r} (write {scheme}://host:port/path)",
+                            line_of(entry, "url"))
             if method == "WEBSOCKET" and kind != WEBSOCKET:
                 check.error(f"{path}.url", f"method WEBSOCKET needs a ws:// or wss:// url, found {url!r}",
                             line_of(entry, "url"))
     if kind == HTTP and method not in HTTP_METHODS and method != "WEBSOCKET":
-        check.error(f"{path}.{method_key}", f"unsupported HTTP method {method!r} (use {', '.join(HTTP_METHODS)})",
+        check.error(f"{path}.{method_key}",
+                    f"unsupported HTTP method {method!r} (use {', '.join(HTTP_METHODS)})",
                     line_of(entry, method_key))
     params = entry.get("params")
     if params is not None and not isinstance(params, dict):
-        check.error(f"{path}.params", f"expected a mapping, found {type_name(params)}", line_of(entry, "params"))
+        check.error(f"{path}.params", f"expected a mapping, found {type_name(params)}",
+                    line_of(entry, "params"))
     headers = check.str_map(entry, "headers", f"{path}.headers")
     expected = check.number(entry, "expected_response_time", f"{path}.expected_response_time", positive=True)
     timeout = check.number(entry, "timeout", f"{path}.timeout", positive=True, default=30.0)
@@ -173,7 +205,8 @@ def load_request_yaml(path: Path) -> dict[str, RequestConfig]:
     if entries is not None and not entries:
         check.error("requests", "defines no request", line_of(data, "requests"))
     for name, entry in (entries or {}).items():
-        req = parse_request_entry(check, str(name), entry, f"requests.{name}", str(path))
+        req = parse_request_entry(check, str(name), entry, f"requests.{name}", str(path),
+                                  line_of(entries, name))
         if req is not None:
             requests[str(name)] = req
     if check.issues:
@@ -189,13 +222,16 @@ def _module_name(path: Path) -> str:
 
 def _import_error(path: Path, exc: BaseException) -> ConfigError:
     if isinstance(exc, SyntaxError):
-        return ConfigError.single(path, "", f"syntax error: {exc.msg}", exc.lineno)
+        # The syntax error may be in a helper module the request file imports: name that file.
+        where = Path(exc.filename) if exc.filename and not exc.filename.startswith("<") else path
+        kind = type(exc).__name__.replace("Error", " error").lower()  # syntax / indentation / tab error
+        return ConfigError.single(where, "", f"{kind}: {exc.msg}", exc.lineno)
     line = None
     for frame in traceback.extract_tb(exc.__traceback__):
         if Path(frame.filename) == path:
             line = frame.lineno
     if isinstance(exc, DecoratorError):
-        return ConfigError.single(path, "", str(exc), line)
+        return ConfigError.single(path, exc.key, str(exc), line)
     return ConfigError.single(path, "", f"error while importing: {type(exc).__name__}: {exc}", line)
 
 
@@ -226,17 +262,18 @@ def load_request_module(path: Path) -> dict[str, RequestConfig]:
     by_name: dict[str, Any] = {}
     for spec_ in found.requests:
         if spec_.name in by_name:
-            issues.append(ConfigIssue(str(path), spec_.name,
-                                      f"duplicate request name (first defined at line {by_name[spec_.name].line})",
-                                      spec_.line))
+            first = by_name[spec_.name].line
+            issues.append(ConfigIssue(str(path), f"@request {spec_.name}",
+                                      f"duplicate request name (first defined at line {first}): "
+                                      "give each @request a unique name", spec_.line))
             continue
         by_name[spec_.name] = spec_
     callbacks: dict[str, list] = {n: [] for n in by_name}
     for cb in found.callbacks:
         if cb.name not in by_name:
-            issues.append(ConfigIssue(str(path), cb.name,
-                                      f"@on_call_completion names an unknown request{did_you_mean(cb.name, by_name)}",
-                                      cb.line))
+            hint = did_you_mean(cb.name, by_name)
+            issues.append(ConfigIssue(str(path), f"@on_call_completion {cb.name}",
+                                      f"no @request named {cb.name!r} in this file{hint}", cb.line))
             continue
         callbacks[cb.name].append(cb.function)
     if not by_name and not issues:
@@ -247,7 +284,8 @@ def load_request_module(path: Path) -> dict[str, RequestConfig]:
         key = f"@request {req_name}"
         method = rs.http_method.upper()
         if method not in HTTP_METHODS and method != "WEBSOCKET":
-            check.error(key, f"unsupported http_method {rs.http_method!r} (use {', '.join(HTTP_METHODS)})", rs.line)
+            check.error(key, f"unsupported http_method {rs.http_method!r} (use {', '.join(HTTP_METHODS)})",
+                        rs.line)
         auth = parse_auth(check, {"auth": rs.auth}, f"{key}.auth") if rs.auth is not None else None
         result[req_name] = RequestConfig(
             name=req_name,

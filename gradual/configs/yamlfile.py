@@ -15,19 +15,25 @@ from .errors import ConfigError, ConfigIssue
 
 
 class LineMap(dict):
-    """A dict with the 1-based line of the mapping (``line``) and of each key (``lines``)."""
+    """A dict with the 1-based line of the mapping (``line``) and of each key (``lines``).
+
+    ``key_line`` is the line of the key that holds this mapping (``p1:`` for the mapping of phase p1):
+    a missing key is reported there, where the user reads the block, rather than at its first key.
+    """
 
     line: int | None = None
+    key_line: int | None = None
     lines: dict[Any, int]
 
     def line_of(self, key: Any) -> int | None:
-        return getattr(self, "lines", {}).get(key, self.line)
+        return getattr(self, "lines", {}).get(key, self.key_line or self.line)
 
 
 class LineList(list):
     """A list with the 1-based line of the sequence and of each item."""
 
     line: int | None = None
+    key_line: int | None = None
     lines: list[int]
 
     def line_of(self, index: int) -> int | None:
@@ -42,14 +48,16 @@ def line_of(container: Any, key: Any) -> int | None:
 
 
 class _Loader(yaml.SafeLoader):
-    duplicates: list[tuple[str, int]]
+    duplicates: list[tuple[int, str, int]]  # (id of the mapping node, key, line)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineMap:
+    own = {id(key_node) for key_node, _ in node.value}  # keys written here, not brought in by `<<: *x`
     loader.flatten_mapping(node)
     result = LineMap()
     result.line = node.start_mark.line + 1
     result.lines = {}
+    written: set[Any] = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
@@ -58,10 +66,18 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineMap:
             raise yaml.constructor.ConstructorError(
                 None, None, "found an unhashable key", key_node.start_mark
             ) from None
-        if key in result:
-            loader.duplicates.append((str(key), key_node.start_mark.line + 1))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.lines[key] = key_node.start_mark.line + 1
+        line = key_node.start_mark.line + 1
+        if id(key_node) in own:
+            # A key overriding a merged one (`<<: *defaults` then `run_time: 5`) is the point of merging;
+            # the same key written twice in one mapping is a mistake.
+            if key in written:
+                loader.duplicates.append((id(node), str(key), line))
+            written.add(key)
+        value = loader.construct_object(value_node, deep=True)
+        if isinstance(value, (LineMap, LineList)) and value.key_line is None:
+            value.key_line = line
+        result[key] = value
+        result.lines[key] = line
     return result
 
 
@@ -89,11 +105,30 @@ def load_yaml(path: Path) -> Any:
     return load_yaml_text(text, path)
 
 
+def _mapping_paths(node: yaml.Node | None, path: str, out: dict[int, str]) -> dict[int, str]:
+    """The key path (``runs.phases.p1``) of every mapping node, for naming duplicate keys."""
+    if node is None or id(node) in out:
+        return out
+    if isinstance(node, yaml.MappingNode):
+        out[id(node)] = path
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            _mapping_paths(value_node, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        out[id(node)] = path
+        for i, child in enumerate(node.value):
+            _mapping_paths(child, f"{path}[{i}]", out)
+    return out
+
+
 def load_yaml_text(text: str, path: Path | str) -> Any:
     loader = _Loader(text)
     loader.duplicates = []
+    paths: dict[int, str] = {}
     try:
-        data = loader.get_single_data()
+        node = loader.get_single_node()
+        _mapping_paths(node, "", paths)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -104,8 +139,11 @@ def load_yaml_text(text: str, path: Path | str) -> Any:
     finally:
         loader.dispose()
     if loader.duplicates:
-        raise ConfigError(
-            ConfigIssue(str(path), key, "duplicate key (the later value would silently win)", line)
-            for key, line in loader.duplicates
-        )
+        issues = []
+        for node_id, key, line in loader.duplicates:
+            parent = paths.get(node_id, "")
+            issues.append(ConfigIssue(str(path), f"{parent}.{key}" if parent else key,
+                                      "duplicate key (the later value would silently win): keep only one",
+                                      line))
+        raise ConfigError(issues)
     return data

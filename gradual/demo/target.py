@@ -35,7 +35,7 @@ RECV_BYTES = 64 * 1024
 MAX_RECV_BYTES = 1024 * 1024
 STOP_GRACE_S = 1.0
 
-WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 WS_PATHS = ("/ws", "/ws/counter")
 WS_TEXT, WS_BINARY, WS_CLOSE, WS_PING, WS_PONG = 0x1, 0x2, 0x8, 0x9, 0xA
 WS_PROTOCOL_ERROR, WS_INVALID_DATA, WS_TOO_BIG = 1002, 1007, 1009
@@ -45,6 +45,9 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 # RFC 9110: these statuses never carry a body, so no Content-Length either.
 _NO_BODY_STATUSES = frozenset({204, 304})
 _JSON = "application/json"
+_CLOSE = "Connection: close\r\n"
+# HTTP/1.0 clients (e.g. `ab -k`) only keep a connection open when told so explicitly.
+_KEEP_ALIVE_1_0 = "Connection: keep-alive\r\n"
 
 
 class NonLoopbackAddress(ValueError):
@@ -83,7 +86,7 @@ def _response(
     status: int,
     body: bytes = b"",
     *,
-    close: bool = False,
+    connection: str = "",
     head_only: bool = False,
     extra: str = "",
     content_type: str = _JSON,
@@ -91,9 +94,7 @@ def _response(
     head = f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}\r\n{extra}"
     if status not in _NO_BODY_STATUSES:
         head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-    if close:
-        head += "Connection: close\r\n"
-    data = (head + "\r\n").encode("latin-1")
+    data = (head + connection + "\r\n").encode("latin-1")
     if head_only or status in _NO_BODY_STATUSES:
         return data
     return data + body
@@ -117,6 +118,16 @@ def _ws_frame(opcode: int, payload: bytes) -> bytes:
     if n < 65536:
         return struct.pack("!BBH", 0x80 | opcode, 126, n) + payload
     return struct.pack("!BBQ", 0x80 | opcode, 127, n) + payload
+
+
+def websocket_accept(key: str) -> str:
+    """The Sec-WebSocket-Accept value for a client's Sec-WebSocket-Key (RFC 6455 section 4.2.2)."""
+    return base64.b64encode(hashlib.sha1(key.encode("latin-1") + WS_GUID).digest()).decode("ascii")
+
+
+def _uint(text: str) -> int | None:
+    # str.isdigit() alone also accepts characters such as "²" that int() rejects.
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _auth_scheme(value: str | None) -> str | None:
@@ -153,6 +164,8 @@ class _Connection:
             start = max(len(buf) - 3, 0)
             buf = buf + chunk if buf else chunk
             end = buf.find(b"\r\n\r\n", start)
+        if end > MAX_HEAD_BYTES:
+            raise _HttpError(431)
         self.buf = buf[end + 4 :]
         return buf[:end].decode("latin-1")
 
@@ -198,7 +211,11 @@ class _Connection:
 
 
 class DemoTarget:
-    """The demo HTTP/WebSocket server; counters are plain attributes, read them from the same hub."""
+    """The demo HTTP/WebSocket server.
+
+    Counters are plain attributes changed only by this server's greenlets, so reading them from the same
+    thread (the same gevent hub) is always consistent; from elsewhere, use `GET /__counts`.
+    """
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0) -> None:
         self.host = loopback_address(host)
@@ -294,7 +311,7 @@ class DemoTarget:
                     break
         except _HttpError as exc:
             try:
-                sock.sendall(_response(exc.status, _json({"error": exc.status}), close=True))
+                sock.sendall(_response(exc.status, _json({"error": exc.status}), connection=_CLOSE))
             except OSError:
                 pass
         except (OSError, _PeerClosed):
@@ -334,49 +351,55 @@ class DemoTarget:
 
         if "transfer-encoding" in headers:
             # Without parsing chunks the end of the body is unknown, so the connection cannot be reused.
-            conn.sock.sendall(_response(411, _json({"error": "Content-Length required"}), close=True))
+            conn.sock.sendall(_response(411, _json({"error": "Content-Length required"}), connection=_CLOSE))
             return False
-        length_text = headers.get("content-length", "0")
-        if not length_text.isdigit():
+        body_bytes = _uint(headers.get("content-length", "0"))
+        if body_bytes is None:
             raise _HttpError(400)
-        body_bytes = int(length_text)
         if body_bytes:
             if headers.get("expect", "").lower() == "100-continue":
                 conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
             conn.discard(body_bytes)
 
         keep = keep and not self._stopping
+        if not keep:
+            conn_hdr = _CLOSE
+        elif version == "HTTP/1.1":
+            conn_hdr = ""
+        else:
+            conn_hdr = _KEEP_ALIVE_1_0
         head_only = method == "HEAD"
         if path.startswith("/__"):
-            conn.sock.sendall(self._control(method, path, keep, head_only))
+            conn.sock.sendall(self._control(method, path, conn_hdr, head_only))
             return keep
 
         required = headers.get("x-require-auth")
         if required is not None and headers.get("authorization") != f"Bearer {required}":
             body = _json({"error": "unauthorized"})
             extra = "WWW-Authenticate: Bearer\r\n"
-            conn.sock.sendall(_response(401, body, close=not keep, head_only=head_only, extra=extra))
+            conn.sock.sendall(_response(401, body, connection=conn_hdr, head_only=head_only, extra=extra))
             return keep
 
         if path.startswith("/status/"):
-            code_text = path[len("/status/") :]
-            code = int(code_text) if code_text.isdigit() else 0
+            code = _uint(path[len("/status/") :]) or 0
             if not 200 <= code <= 599:
                 # 1xx are interim responses: a client would keep waiting for a final one.
                 code = 400
             body = _json({"status": code, "method": method, "path": path})
-            conn.sock.sendall(_response(code, body, close=not keep, head_only=head_only))
+            conn.sock.sendall(_response(code, body, connection=conn_hdr, head_only=head_only))
             return keep
         if path == "/slow":
             params = dict(parse_qsl(query, keep_blank_values=True))
-            ms_text = params.get("ms", "0")
-            if not ms_text.isdigit():
-                conn.sock.sendall(_response(400, _json({"error": "ms must be an integer"}), close=not keep))
+            requested_ms = _uint(params.get("ms", "0"))
+            if requested_ms is None:
+                conn.sock.sendall(
+                    _response(400, _json({"error": "ms must be an integer"}), connection=conn_hdr)
+                )
                 return keep
-            ms = min(int(ms_text), MAX_SLOW_MS)
+            ms = min(requested_ms, MAX_SLOW_MS)
             gevent.sleep(ms / 1000.0)
             body = _json({"method": method, "path": path, "slept_ms": ms})
-            conn.sock.sendall(_response(200, body, close=not keep, head_only=head_only))
+            conn.sock.sendall(_response(200, body, connection=conn_hdr, head_only=head_only))
             return keep
         if path == "/hang":
             self._hang(conn)
@@ -387,10 +410,10 @@ class DemoTarget:
                 return False
             body = _json({"error": "WebSocket upgrade required"})
             extra = "Upgrade: websocket\r\n"
-            conn.sock.sendall(_response(426, body, close=not keep, head_only=head_only, extra=extra))
+            conn.sock.sendall(_response(426, body, connection=conn_hdr, head_only=head_only, extra=extra))
             return keep
         if method == "OPTIONS":
-            conn.sock.sendall(_response(204, close=not keep, extra=f"Allow: {ALLOW}\r\n"))
+            conn.sock.sendall(_response(204, connection=conn_hdr, extra=f"Allow: {ALLOW}\r\n"))
             return keep
 
         doc = {
@@ -400,20 +423,24 @@ class DemoTarget:
             "body_bytes": body_bytes,
             "auth": _auth_scheme(headers.get("authorization")),
         }
-        conn.sock.sendall(_response(200, _json(doc), close=not keep, head_only=head_only))
+        conn.sock.sendall(_response(200, _json(doc), connection=conn_hdr, head_only=head_only))
         return keep
 
-    def _control(self, method: str, path: str, keep: bool, head_only: bool) -> bytes:
+    def _control(self, method: str, path: str, conn_hdr: str, head_only: bool) -> bytes:
         if path == "/__counts":
             if method not in ("GET", "HEAD"):
-                return _response(405, _json({"error": "use GET"}), close=not keep, extra="Allow: GET\r\n")
-            return _response(200, _json(self.snapshot()), close=not keep, head_only=head_only)
+                return _response(
+                    405, _json({"error": "use GET"}), connection=conn_hdr, extra="Allow: GET\r\n"
+                )
+            return _response(200, _json(self.snapshot()), connection=conn_hdr, head_only=head_only)
         if path == "/__reset":
             if method != "POST":
-                return _response(405, _json({"error": "use POST"}), close=not keep, extra="Allow: POST\r\n")
+                return _response(
+                    405, _json({"error": "use POST"}), connection=conn_hdr, extra="Allow: POST\r\n"
+                )
             self.reset()
-            return _response(204, close=not keep)
-        return _response(404, _json({"error": "unknown control endpoint"}), close=not keep)
+            return _response(204, connection=conn_hdr)
+        return _response(404, _json({"error": "unknown control endpoint"}), connection=conn_hdr)
 
     def _hang(self, conn: _Connection) -> None:
         """Never answer; return when the client goes away (or get killed by stop())."""
@@ -430,17 +457,18 @@ class DemoTarget:
     def _websocket(self, conn: _Connection, path: str, headers: dict[str, str]) -> None:
         key = headers.get("sec-websocket-key")
         if not key:
-            conn.sock.sendall(_response(400, _json({"error": "Sec-WebSocket-Key missing"}), close=True))
+            conn.sock.sendall(
+                _response(400, _json({"error": "Sec-WebSocket-Key missing"}), connection=_CLOSE)
+            )
             return
         if headers.get("sec-websocket-version", "13") != "13":
             body = _json({"error": "unsupported WebSocket version"})
-            conn.sock.sendall(_response(426, body, close=True, extra="Sec-WebSocket-Version: 13\r\n"))
+            conn.sock.sendall(_response(426, body, connection=_CLOSE, extra="Sec-WebSocket-Version: 13\r\n"))
             return
-        accept = base64.b64encode(hashlib.sha1(key.encode("latin-1") + WS_GUID).digest()).decode()
         conn.sock.sendall(
             (
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+                f"Sec-WebSocket-Accept: {websocket_accept(key)}\r\n\r\n"
             ).encode("latin-1")
         )
         self.ws_connections += 1

@@ -46,6 +46,7 @@ class KeyDelta:
     windows: dict[int, list[Any]] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
+        """Str-keyed map; "hist" is None when it equals the sum of the windows' histograms."""
         return {
             "phase": self.phase,
             "scenario": self.scenario,

@@ -1,0 +1,104 @@
+"""The run summary, schema "gradual.summary/1" (DESIGN.md): the one structure every report reads.
+
+Built from the controller's RunResult; `gradual report` re-renders reports from a saved copy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA = "gradual.summary/1"
+
+
+def iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rps(count: int, seconds: float) -> float:
+    return round(count / seconds, 3) if seconds > 0 else 0.0
+
+
+def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
+    """``result`` is a master.controller.RunResult (typed loosely: reports do not import the master)."""
+    run, stats = result.run, result.stats
+    active = sum(p.duration_s for p in result.phases)
+    totals = stats.totals()
+    phases = []
+    for record in result.phases:
+        config = run.phase(record.name)
+        scenarios = []
+        for scen in config.scenarios:
+            requests = []
+            for req in scen.requests:
+                t = stats.get(record.name, scen.name, req.name)
+                if t is None:
+                    continue
+                ratio = t.within_expected_ratio() if req.expected_response_time is not None else None
+                requests.append({
+                    "name": req.name,
+                    "type": req.kind,
+                    "method": req.method,
+                    "url": req.url,
+                    "count": t.count,
+                    "failures": t.failures,
+                    "interrupted": t.interrupted,
+                    "rps": _rps(t.count, record.duration_s),
+                    "bytes": t.bytes,
+                    "latency_ms": t.latency_ms(),
+                    "expected_response_time": req.expected_response_time,
+                    "within_expected_ratio": None if ratio is None else round(ratio, 6),
+                    "status_codes": t.status_codes(),
+                    "errors": t.errors_list(),
+                })
+            scenarios.append({
+                "name": scen.name,
+                "peak_users": record.peak_users.get(scen.name, 0),
+                "requests": requests,
+            })
+        phases.append({
+            "name": record.name,
+            "started_at": iso(record.started_at),
+            "duration_s": round(record.duration_s, 3),
+            "ended_early": record.ended_early,
+            "scenarios": scenarios,
+        })
+    by_source = stats.requests_by_source
+    workers = [
+        {
+            "id": w.id,
+            "host": w.host,
+            "joined_at": iso(w.joined_at),
+            "left_at": iso(w.left_at),
+            "lost": w.lost,
+            "requests": by_source.get(w.id, 0),
+        }
+        for w in result.workers
+    ]
+    return {
+        "schema": SCHEMA,
+        "run": {
+            "name": run.name,
+            "started_at": iso(result.started_at),
+            "ended_at": iso(result.ended_at),
+            "duration_s": round(result.ended_at - result.started_at, 3),
+            "exit_code": exit_code,
+            "interrupted": result.interrupted,
+        },
+        "totals": {
+            "count": totals.count,
+            "failures": totals.failures,
+            "interrupted": totals.interrupted,
+            "rps": _rps(totals.count, active),
+            "latency_ms": totals.latency_ms(),
+        },
+        "phases": phases,
+        "thresholds": [],
+        "workers": workers,
+        "series": [
+            {"t": s.t, "phase": s.phase, "users": s.users, "requests": s.counts, "failures": s.failures}
+            for s in result.samples
+        ],
+    }

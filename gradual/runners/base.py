@@ -1,0 +1,95 @@
+"""The request-runner interface: one runner per (user, request), one file per request kind.
+
+A runner performs one request per ``run()`` call and reports an Outcome; the user loop times it and
+records it. Runners keep per-user state (a keep-alive connection) between calls and drop it in close().
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+
+from ..configs.model import RequestConfig
+
+OK = None
+HTTP_ERROR = "http"
+TIMEOUT = "timeout"
+CONNECTION = "connection"
+EXCEPTION = "exception"
+WEBSOCKET_ERROR = "websocket"
+EXPECT = "expect"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What one request produced. ``error_kind`` None means success."""
+
+    status: int | None = None
+    nbytes: int = 0
+    error_kind: str | None = None
+    error_message: str | None = None
+    response: Any = None
+
+
+@dataclass
+class UserContext:
+    """Per-user state a Python request function may take as its one argument."""
+
+    user: int  # user index within the scenario on this node
+    scenario: str
+    phase: str
+    iteration: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    _session: Any = None
+
+    @property
+    def session(self) -> Any:
+        """A keep-alive ``requests.Session`` owned by this user (created on first use)."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+class RequestRunner(ABC):
+    """Performs one kind of request for one user."""
+
+    def __init__(self, request: RequestConfig, ctx: UserContext) -> None:
+        self.request = request
+        self.ctx = ctx
+
+    @abstractmethod
+    def run(self) -> Outcome:
+        """Send one request and wait for its answer; never raises for a failed request."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most runners hold nothing
+        """Release connections; called when the user stops."""
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """The failure kind and message for an exception raised by a transport."""
+    if isinstance(exc, (socket.timeout, TimeoutError, gevent.Timeout)):
+        return TIMEOUT, "timed out"
+    if isinstance(exc, (ConnectionError, socket.gaierror)):
+        return CONNECTION, _os_message(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET, errno.EPIPE,
+                                                  errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return CONNECTION, _os_message(exc)
+    return EXCEPTION, f"{type(exc).__name__}: {exc}"
+
+
+def _os_message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

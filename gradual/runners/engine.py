@@ -1,0 +1,185 @@
+"""The engine of one node: a pool of users per (phase, scenario) that converges on targets.
+
+The controller (local or remote) says "N users for this scenario" at any moment; the engine starts
+new users at once and stops surplus ones at their next iteration boundary, killing them after the
+stop timeout. run_once scenarios run their batches here, each after the previous one finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import gevent
+
+from ..configs.model import RunConfig, ScenarioConfig
+from ..plan import Batch
+from ..stats import Recorder, StatsBatch
+from . import RUNNERS
+from .base import UserContext
+from .user import RecordHook, Step, User
+
+log = logging.getLogger("gradual.engine")
+
+
+class ScenarioPool:
+    """The users of one scenario in one phase on this node."""
+
+    def __init__(self, engine: Engine, phase: str, scenario: ScenarioConfig) -> None:
+        self.engine = engine
+        self.phase = phase
+        self.scenario = scenario
+        self.active: list[User] = []  # users counted toward the target, oldest first
+        self.stopping: set[User] = set()
+        self.offset = 0  # global index of this node's first user (keeps round-robin pinning fair)
+        self.batches: gevent.Greenlet | None = None
+        self.done = False
+        self.peak = 0
+
+    def count(self) -> int:
+        return len(self.active)
+
+    def _spawn(self, index: int, once: bool) -> User:
+        scen = self.scenario
+        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase)
+        requests = scen.requests
+        if not scen.iterate_through_requests:
+            requests = (requests[index % len(requests)],)
+        rec = self.engine.recorder
+        steps = [
+            Step(req, RUNNERS[req.kind](req, ctx),
+                 rec.slot(self.phase, scen.name, req.name, req.expected_response_time))
+            for req in requests
+        ]
+        if not ctx.params and requests[0].params:
+            ctx.params = dict(requests[0].params)
+        user = User(ctx, steps, once=once, hooks=self.engine.hooks, on_exit=self._exited)
+        return user
+
+    def _exited(self, user: User) -> None:
+        if user in self.stopping:
+            self.stopping.discard(user)
+        else:
+            try:
+                self.active.remove(user)
+            except ValueError:
+                pass
+        self._gauge()
+
+    def _gauge(self) -> None:
+        n = len(self.active)
+        self.peak = max(self.peak, n)
+        self.engine.recorder.set_users(self.phase, self.scenario.name, n)
+
+    def set_target(self, target: int, offset: int = 0) -> None:
+        self.offset = offset
+        current = len(self.active)
+        if target > current:
+            new = [self._spawn(offset + i, once=False) for i in range(current, target)]
+            self.active.extend(new)
+            for user in new:
+                user.start()
+        elif target < current:
+            surplus = self.active[target:]
+            del self.active[target:]
+            self._retire(surplus)
+        self._gauge()
+
+    def _retire(self, users: Sequence[User]) -> None:
+        for user in users:
+            user.stop()
+            self.stopping.add(user)
+        timeout = self.engine.stop_timeout
+        gevent.spawn_later(timeout, self._kill_stragglers, list(users))
+
+    def _kill_stragglers(self, users: list[User]) -> None:
+        alive = [u for u in users if not u.dead]
+        if alive:
+            gevent.killall(alive, block=True)
+
+    def run_batches(self, batches: Sequence[Batch], offset: int = 0) -> None:
+        self.offset = offset
+        self.batches = gevent.spawn(self._batches, list(batches))
+
+    def _batches(self, batches: list[Batch]) -> None:
+        for batch in batches:
+            if batch.wait > 0:
+                gevent.sleep(batch.wait)
+            users = [self._spawn(self.offset + i, once=True) for i in range(batch.size)]
+            self.active.extend(users)
+            for user in users:
+                user.start()
+            self._gauge()
+            gevent.joinall(users)
+        self.done = True
+
+    def stop(self, timeout: float) -> None:
+        """Stop every user: at its iteration boundary, or killed after ``timeout``."""
+        if self.batches is not None:
+            self.batches.kill(block=True)
+        users = self.active + list(self.stopping)
+        self.active = []
+        for user in users:
+            user.stop()
+            self.stopping.add(user)
+        gevent.joinall(users, timeout=timeout)
+        alive = [u for u in users if not u.dead]
+        if alive:
+            gevent.killall(alive, block=True)
+        self._gauge()
+
+
+class Engine:
+    """All pools of this node, the recorder they write to, and the stop timeout."""
+
+    def __init__(self, run: RunConfig, recorder: Recorder | None = None, hooks: Sequence[RecordHook] = ()) -> None:
+        self.run = run
+        self.recorder = recorder or Recorder()
+        self.hooks = list(hooks)
+        self.stop_timeout = run.stop_timeout
+        self.pools: dict[tuple[str, str], ScenarioPool] = {}
+        self.phase: str | None = None
+
+    def start_phase(self, phase: str) -> None:
+        config = self.run.phase(phase)
+        self.phase = phase
+        self.recorder.set_phase_origin(phase, time.monotonic())
+        for scen in config.scenarios:
+            self.pools[(phase, scen.name)] = ScenarioPool(self, phase, scen)
+
+    def pool(self, phase: str, scenario: str) -> ScenarioPool:
+        return self.pools[(phase, scenario)]
+
+    def set_targets(self, phase: str, targets: dict[str, int], offsets: dict[str, int] | None = None) -> None:
+        for scenario, target in targets.items():
+            pool = self.pools.get((phase, scenario))
+            if pool is None or pool.scenario.run_once:
+                log.warning("ignoring target for unknown or run_once scenario %s/%s", phase, scenario)
+                continue
+            pool.set_target(max(0, int(target)), (offsets or {}).get(scenario, 0))
+
+    def run_batches(self, phase: str, scenario: str, batches: Sequence[Batch], offset: int = 0) -> None:
+        self.pools[(phase, scenario)].run_batches(batches, offset)
+
+    def done(self, phase: str) -> set[str]:
+        """run_once scenarios of ``phase`` whose batches have all finished."""
+        return {name for (ph, name), pool in self.pools.items() if ph == phase and pool.done}
+
+    def users(self, phase: str) -> dict[str, int]:
+        return {name: pool.count() for (ph, name), pool in self.pools.items() if ph == phase}
+
+    def total_users(self) -> int:
+        return sum(pool.count() for pool in self.pools.values())
+
+    def stop_phase(self, phase: str, timeout: float | None = None) -> None:
+        timeout = self.stop_timeout if timeout is None else timeout
+        pools = [pool for (ph, _), pool in self.pools.items() if ph == phase]
+        gevent.joinall([gevent.spawn(pool.stop, timeout) for pool in pools])
+
+    def stop_all(self, timeout: float = 0.0) -> None:
+        """Stop every pool of every phase (kill at once with timeout 0)."""
+        gevent.joinall([gevent.spawn(pool.stop, timeout) for pool in self.pools.values()])
+
+    def drain(self) -> StatsBatch:
+        return self.recorder.drain()

@@ -1,0 +1,224 @@
+"""The controller: runs the plan phase by phase through a Link and aggregates what comes back.
+
+The same controller drives local mode (an in-process link to one engine) and the cluster (a ZeroMQ
+link to many workers), so single-node and cluster results come from one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import gevent
+
+from gradual import plan
+from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
+from gradual.stats import RunStats
+
+from .dispatch import offsets, split
+from .link import Link, WorkerView
+
+log = logging.getLogger("gradual.master")
+
+TICK = 1.0  # stats collection and console refresh
+RUN_ONCE_POLL = 0.1  # how often a phase of run_once scenarios checks whether it is done
+
+
+@dataclass
+class PhaseRecord:
+    name: str
+    index: int
+    started_at: float  # epoch seconds
+    t0: float = 0.0  # monotonic
+    duration_s: float = 0.0
+    peak_users: dict[str, int] = field(default_factory=dict)
+    ended_early: bool = False
+
+
+@dataclass
+class Sample:
+    """One point of the run's time series, taken every tick."""
+
+    t: float  # seconds since the phase started
+    phase: str
+    users: dict[str, int]
+    counts: dict[str, int]  # requests completed per scenario since the previous sample
+    failures: dict[str, int]
+
+
+@dataclass
+class RunResult:
+    run: RunConfig
+    stats: RunStats
+    phases: list[PhaseRecord]
+    workers: list[WorkerView]
+    started_at: float
+    ended_at: float
+    samples: list[Sample]
+    interrupted: bool = False
+    exit_code: int = 0
+
+
+class Observer(Protocol):
+    def update(self, controller: Controller) -> None: ...
+
+
+class Controller:
+    def __init__(self, run: RunConfig, link: Link, observers: Sequence[Observer] = (), tick: float = TICK) -> None:
+        self.run = run
+        self.link = link
+        self.observers = list(observers)
+        self.tick = tick
+        self.stats = RunStats()
+        self.phases: list[PhaseRecord] = []
+        self.samples: list[Sample] = []
+        self.phase: PhaseConfig | None = None
+        self.targets: dict[str, int] = {}
+        self._interrupted = False
+        self._cmd_time = 0.0
+        self.started_at = 0.0
+
+    # -- control ---------------------------------------------------------------------------------
+    def interrupt(self) -> None:
+        """Ctrl-C: stop the current phase now and skip the rest; the summary is still written."""
+        self._interrupted = True
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
+    def execute(self) -> RunResult:
+        self.started_at = time.time()
+        self.link.start()
+        for index, phase in enumerate(self.run.phases):
+            if self._interrupted:
+                break
+            if index > 0 and self.run.wait_between_phases > 0:
+                self._wait(self.run.wait_between_phases)
+                if self._interrupted:
+                    break
+            self._run_phase(index, phase)
+        return RunResult(
+            run=self.run, stats=self.stats, phases=self.phases, workers=self.link.workers(),
+            started_at=self.started_at, ended_at=time.time(), samples=self.samples,
+            interrupted=self._interrupted,
+        )
+
+    def _wait(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._interrupted and time.monotonic() < end:
+            gevent.sleep(min(0.1, end - time.monotonic()))
+
+    # -- one phase -------------------------------------------------------------------------------
+    def _run_phase(self, index: int, phase: PhaseConfig) -> None:
+        self.phase = phase
+        self.targets = {}
+        record = PhaseRecord(phase.name, index, time.time())
+        self.phases.append(record)
+        self.link.phase_start(phase.name, index)
+        t0 = record.t0 = time.monotonic()
+        closed = [s for s in phase.scenarios if not s.run_once]
+        once = [s for s in phase.scenarios if s.run_once]
+        events = sorted(
+            ((step.offset, s.name, step.target) for s in closed for step in plan.timeline(s, phase.run_time)),
+            key=lambda e: e[0],
+        )
+        for scen in once:
+            self._send_batches(phase, scen)
+        end = t0 + phase.run_time
+        next_tick = t0 + self.tick
+        i = 0
+        while True:
+            now = time.monotonic()
+            due = False
+            while i < len(events) and t0 + events[i][0] <= now:
+                _, name, target = events[i]
+                self.targets[name] = target
+                i += 1
+                due = True
+            if due:
+                self._dispatch(phase)
+            if now >= next_tick:
+                self._collect(phase, now - t0)
+                next_tick += self.tick * max(1, int((now - next_tick) / self.tick) + 1)
+            if now >= end or self._interrupted:
+                break
+            if once and not closed and self.link.done(phase.name) >= {s.name for s in once}:
+                record.ended_early = True
+                break
+            wake = min(end, next_tick)
+            if i < len(events):
+                wake = min(wake, t0 + events[i][0])
+            if once:
+                wake = min(wake, now + RUN_ONCE_POLL)
+            gevent.sleep(max(0.0, wake - time.monotonic()))
+        stop_timeout = 0.0 if self._interrupted else self.run.stop_timeout
+        self.link.phase_stop(phase.name, stop_timeout)
+        record.duration_s = time.monotonic() - t0
+        self._collect(phase, record.duration_s)
+
+    def _dispatch(self, phase: PhaseConfig) -> None:
+        """Send every live worker its absolute share of each closed scenario's current target."""
+        live = self.link.live_workers()
+        if not live or not self.targets:
+            return
+        order = [w.id for w in live]
+        weights = [(w.id, w.capacity) for w in live]
+        per_worker: dict[str, dict[str, int]] = {wid: {} for wid in order}
+        per_offsets: dict[str, dict[str, int]] = {wid: {} for wid in order}
+        for scenario, target in self.targets.items():
+            shares = split(target, weights)
+            starts = offsets(shares, order)
+            for wid in order:
+                per_worker[wid][scenario] = shares[wid]
+                per_offsets[wid][scenario] = starts[wid]
+        for wid in order:
+            self.link.send_targets(wid, phase.name, per_worker[wid], per_offsets[wid])
+
+    def _send_batches(self, phase: PhaseConfig, scen: ScenarioConfig) -> None:
+        """run_once: each worker runs its share of every batch, one batch after the other."""
+        live = self.link.live_workers()
+        if not live:
+            return
+        weights = [(w.id, w.capacity) for w in live]
+        order = [w.id for w in live]
+        batches = plan.run_once_batches(scen)
+        per_worker: dict[str, list[plan.Batch]] = {wid: [] for wid in order}
+        first = split(batches[0].size, weights)
+        for batch in batches:
+            shares = split(batch.size, weights)
+            for wid in order:
+                per_worker[wid].append(plan.Batch(batch.wait, shares[wid]))
+        starts = offsets(first, order)
+        for wid in order:
+            self.link.send_batches(wid, phase.name, scen.name, per_worker[wid], starts[wid])
+
+    def _collect(self, phase: PhaseConfig, t: float) -> None:
+        batches, changed = self.link.poll()
+        counts: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        for source, batch in batches:
+            self.stats.merge(batch, source=source)
+            for entry in batch.entries:
+                if entry.phase == phase.name:
+                    counts[entry.scenario] = counts.get(entry.scenario, 0) + entry.count
+                    failures[entry.scenario] = failures.get(entry.scenario, 0) + entry.failures
+        if changed:
+            live = {w.id for w in self.link.live_workers()}
+            for worker in self.link.workers():
+                if worker.id not in live:
+                    self.stats.forget_users(worker.id)
+            self._dispatch(phase)
+        users = {s.name: self.stats.users(phase.name, s.name) for s in phase.scenarios}
+        record = self.phases[-1]
+        for name, n in users.items():
+            record.peak_users[name] = max(record.peak_users.get(name, 0), n)
+        self.samples.append(Sample(round(t, 3), phase.name, users, counts, failures))
+        for observer in self.observers:
+            try:
+                observer.update(self)
+            except Exception:  # a broken display must not stop the load
+                log.exception("observer %r failed", observer)

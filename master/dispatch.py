@@ -1,0 +1,37 @@
+"""Splitting a scenario's target across workers: largest remainder, stable worker order, weights.
+
+Deterministic so every step gives the same worker the same share: workers are taken in their stable
+order, ties in the remainder go to the earlier worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def split(total: int, weights: Sequence[tuple[str, float]]) -> dict[str, int]:
+    """Shares of ``total`` users for ``[(worker_id, weight), ...]``; they add up to ``total``."""
+    if not weights:
+        return {}
+    positive = [(wid, w if w > 0 else 0.0) for wid, w in weights]
+    weight_sum = sum(w for _, w in positive)
+    if weight_sum <= 0:
+        positive = [(wid, 1.0) for wid, _ in weights]
+        weight_sum = float(len(weights))
+    exact = [(wid, total * w / weight_sum) for wid, w in positive]
+    shares = {wid: int(x) for wid, x in exact}
+    left = total - sum(shares.values())
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] - int(exact[i][1])), i))
+    for i in order[:left]:
+        shares[exact[i][0]] += 1
+    return shares
+
+
+def offsets(shares: dict[str, int], order: Sequence[str]) -> dict[str, int]:
+    """Each worker's first global user index, so round-robin request pinning stays fair cluster-wide."""
+    out: dict[str, int] = {}
+    start = 0
+    for wid in order:
+        out[wid] = start
+        start += shares.get(wid, 0)
+    return out

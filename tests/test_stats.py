@@ -1,0 +1,617 @@
+"""Specification of gradual.stats: histogram accuracy and merging, the recorder's per-second deltas,
+batch wire validation, and the master's lossless aggregation.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from fractions import Fraction
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradual.stats import Histogram, KeyDelta, Recorder, RequestTotals, RunStats, StatsBatch, merge_into
+from gradual.stats.batch import ERRORS_CAP, OTHER_MESSAGE
+from gradual.stats.histogram import MAX_VALUE_US, bucket_key, highest_equivalent, lowest_equivalent
+
+
+class FakeClock:
+    """A settable clock function, so tests decide which second each request ends in."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def roundtrip(obj: Any) -> Any:
+    return msgpack.unpackb(msgpack.packb(obj, use_bin_type=True), raw=False, strict_map_key=True)
+
+
+def hist_of(values: list[int]) -> Histogram:
+    h = Histogram()
+    for v in values:
+        h.record(v)
+    return h
+
+
+def exact_percentile(values: list[int], p: Fraction) -> int:
+    """Nearest-rank percentile by sorting: the smallest value with at least p% of values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p * len(ordered) / 100))
+    return ordered[rank - 1]
+
+
+latency_values = st.one_of(
+    st.integers(min_value=1, max_value=MAX_VALUE_US),
+    st.integers(min_value=1, max_value=5000),
+    st.integers(min_value=1_000, max_value=2_000_000),
+)
+value_lists = st.lists(latency_values, min_size=1, max_size=300)
+# Percentiles with one decimal (as in 99.9), so the exact rank is computed without float round-off.
+tenths = st.integers(min_value=1, max_value=999)
+
+
+# --- Histogram --------------------------------------------------------------------------------
+
+
+@settings(max_examples=300)
+@given(value_lists, st.lists(tenths, min_size=1, max_size=8))
+def test_percentiles_are_within_a_tenth_of_a_percent_of_exact_sorted_percentiles(
+    values: list[int], ps: list[int]
+) -> None:
+    h = hist_of(values)
+    for tenth in ps:
+        p = Fraction(tenth, 10)
+        exact = exact_percentile(values, p)
+        got = h.percentile(tenth / 10)
+        assert abs(got - exact) <= exact * 0.001, (tenth / 10, got, exact)
+        assert got >= exact  # highest equivalent value of the bucket, like HdrHistogram
+
+
+@given(value_lists)
+def test_percentile_0_is_min_and_100_is_max_and_mean_is_exact(values: list[int]) -> None:
+    h = hist_of(values)
+    assert h.percentile(0) == min(values)
+    assert h.percentile(100) == max(values)
+    assert h.mean == sum(values) / len(values)
+    assert h.count == len(values) == h.total
+
+
+def test_small_values_are_exact() -> None:
+    h = hist_of([1, 2, 3, 2047])
+    assert h.percentile(50) == 2.0
+    assert h.percentile(75) == 3.0
+    assert h.percentiles([25, 99.9]) == [1.0, 2047.0]
+
+
+def test_empty_histogram_reports_zeros_and_is_falsy() -> None:
+    h = Histogram()
+    assert not h
+    assert h.percentile(50) == 0.0
+    assert h.percentile(0) == 0.0
+    assert h.mean == 0.0
+    assert (h.min, h.max, h.count) == (0, 0, 0)
+
+
+def test_percentile_outside_0_to_100_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        hist_of([5]).percentile(100.5)
+    with pytest.raises(ValueError):
+        hist_of([5]).percentile(float("nan"))
+
+
+def test_values_are_clamped_to_1us_and_1h() -> None:
+    h = hist_of([0, -7, MAX_VALUE_US * 5])
+    assert h.min == 1
+    assert h.max == MAX_VALUE_US
+    assert h.sum == 2 + MAX_VALUE_US
+
+
+@given(st.integers(min_value=1, max_value=MAX_VALUE_US))
+def test_bucket_holds_its_value_within_1_in_1024(v: int) -> None:
+    key = bucket_key(v)
+    assert lowest_equivalent(key) <= v <= highest_equivalent(key)
+    assert highest_equivalent(key) - lowest_equivalent(key) <= v / 1024
+
+
+@given(st.integers(min_value=1, max_value=MAX_VALUE_US - 1))
+def test_bucket_keys_grow_with_values(v: int) -> None:
+    assert bucket_key(v) <= bucket_key(v + 1)
+
+
+@given(value_lists, value_lists)
+def test_merge_equals_histogram_of_concatenation(a: list[int], b: list[int]) -> None:
+    h = hist_of(a)
+    h.merge(hist_of(b))
+    assert h == hist_of(a + b)
+
+
+def test_merge_into_empty_and_of_empty() -> None:
+    h = Histogram()
+    h.merge(hist_of([10, 20]))
+    h.merge(Histogram())
+    assert h == hist_of([10, 20])
+
+
+def test_copy_is_independent() -> None:
+    h = hist_of([10])
+    c = h.copy()
+    c.record(99)
+    assert h == hist_of([10])
+    assert c == hist_of([10, 99])
+
+
+@given(st.lists(latency_values, max_size=200))
+def test_histogram_wire_roundtrips_through_msgpack(values: list[int]) -> None:
+    h = hist_of(values)
+    assert Histogram.from_wire(roundtrip(h.to_wire())) == h
+    merged = hist_of(values)
+    merged.merge_wire(roundtrip(h.to_wire()))
+    assert merged == hist_of(values + values)
+
+
+GOOD_HIST_WIRE = hist_of([5, 5, 3000]).to_wire()
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        None,
+        "hist",
+        {"total": 3},
+        [3, 5, 3000, 3010],  # truncated
+        [3, 5, 3000, 3010, [5, 2, 2548], "x"],  # too long
+        ["3", 5, 3000, 3010, [5, 2, 2548, 1]],  # str where int expected
+        [3, 5.0, 3000, 3010, [5, 2, 2548, 1]],  # float min
+        [True, 5, 3000, 3010, [5, 2, 2548, 1]],  # bool is not a count
+        [3, 5, 3000, 3010, [5, 2, 2548]],  # odd flat list
+        [3, 5, 3000, 3010, "5,2,2548,1"],
+        [3, 5, 3000, 3010, [5, "2", 2548, 1]],
+        [3, 5, 3000, 3010, [5, 2, 2548, 2]],  # total mismatch
+        [3, 5, 3000, 3010, [5, 2, 5, 1]],  # duplicate key
+        [2, 5, 3000, 3005, [5, 2, 2548, 0]],  # zero count
+        [3, 5, 3000, 3010, [5, 3, 2548, 0]],
+        [3, 5, 3000, 3010, [0, 2, 2548, 1]],  # key below range
+        [3, 5, 3000, 3010, [5, 2, 10**9, 1]],  # key above range
+        [3, 6, 3000, 3010, [5, 2, 2548, 1]],  # min not in the lowest bucket
+        [3, 5, 9000, 3010, [5, 2, 2548, 1]],  # max not in the highest bucket
+        [3, 5, 3000, 1, [5, 2, 2548, 1]],  # impossible sum
+        [0, 5, 0, 0, []],  # empty but min set
+        [3, 5, 3000, 3010, [[5, 2], [2548, 1]]],
+    ],
+)
+def test_histogram_from_wire_rejects_malformed_input(wire: Any) -> None:
+    assert Histogram.from_wire(GOOD_HIST_WIRE) == hist_of([5, 5, 3000])
+    with pytest.raises(ValueError):
+        Histogram.from_wire(wire)
+
+
+# --- Recorder ---------------------------------------------------------------------------------
+
+
+def test_records_land_in_the_second_since_phase_origin() -> None:
+    clock = FakeClock(100.0)
+    rec = Recorder(clock)
+    rec.set_phase_origin("ramp", 50.0)
+    slot = rec.slot("ramp", "browse", "GET /")
+    slot.record(2_000_000, 50.2, 200)
+    slot.record(3_000_000, 50.999, 200)
+    slot.record(4_000_000, 51.0, 200)
+    slot.record(5_000_000, 53.7, 500, error_kind="http", error_message="HTTP 500")
+    slot.record(1_000_000, 49.0, 200)  # ended before the origin: clamped into second 0
+    (entry,) = rec.drain().entries
+    assert sorted(entry.windows) == [0, 1, 3]
+    assert entry.windows[0][:2] == [3, 0]
+    assert entry.windows[0][2] == hist_of([2000, 3000, 1000])
+    assert entry.windows[1][:2] == [1, 0]
+    assert entry.windows[3][:2] == [1, 1]
+    assert entry.hist == hist_of([2000, 3000, 4000, 5000, 1000])
+    assert sum(w[0] for w in entry.windows.values()) == entry.count == 5
+
+
+def test_default_phase_origin_is_the_first_slot_call() -> None:
+    clock = FakeClock(10.0)
+    rec = Recorder(clock)
+    slot = rec.slot("p", "s", "r")
+    clock.now = 99.0
+    rec.slot("p", "s", "other")  # a later slot of the same phase shares the first origin
+    slot.record(1000, 12.5)
+    rec.slot("p", "s", "other").record(1000, 10.1)
+    entries = {e.request: e for e in rec.drain().entries}
+    assert list(entries["r"].windows) == [2]
+    assert list(entries["other"].windows) == [0]
+
+
+def test_setting_the_origin_later_rebases_existing_slots() -> None:
+    clock = FakeClock(10.0)
+    rec = Recorder(clock)
+    slot = rec.slot("p", "s", "r")
+    slot.record(1000, 15.5)
+    rec.set_phase_origin("p", 14.0)
+    slot.record(1000, 15.5)
+    (entry,) = rec.drain().entries
+    assert {sec: w[0] for sec, w in entry.windows.items()} == {5: 1, 1: 1}
+
+
+def test_slot_is_the_same_object_for_the_same_key_and_survives_drains() -> None:
+    rec = Recorder(FakeClock())
+    slot = rec.slot("p", "s", "r", expected_response_time=0.5)
+    assert rec.slot("p", "s", "r") is slot
+    slot.record(1000, 100.0)
+    rec.drain()
+    slot.record(2000, 101.0)
+    (entry,) = rec.drain().entries
+    assert entry.count == 1
+    assert entry.hist == hist_of([2])
+
+
+def test_drain_is_a_delta_and_a_second_drain_without_records_is_empty() -> None:
+    rec = Recorder(FakeClock())
+    a = rec.slot("p", "s", "a")
+    rec.slot("p", "s", "b")  # never recorded: not in the batch
+    for _ in range(3):
+        a.record(1_500_000, 100.0, 200, nbytes=10)
+    first = rec.drain()
+    assert [(e.request, e.count, e.bytes, e.status) for e in first.entries] == [("a", 3, 30, {200: 3})]
+    second = rec.drain()
+    assert second.is_empty()
+    assert second.entries == []
+
+
+def test_latency_is_recorded_in_microseconds_for_successes_and_failures() -> None:
+    rec = Recorder(FakeClock())
+    slot = rec.slot("p", "s", "r")
+    slot.record(1_234_567, 100.0, 200)
+    slot.record(999, 100.0, None, error_kind="timeout")  # sub-microsecond still counts as 1 µs
+    slot.record(7_000_000, 100.0, 503, error_kind="http", error_message="HTTP 503")
+    (e,) = rec.drain().entries
+    assert e.hist == hist_of([1234, 1, 7000])
+    assert (e.count, e.failures) == (3, 2)
+    assert e.status == {200: 1, 503: 1}
+    assert e.errors == {("timeout", ""): 1, ("http", "HTTP 503"): 1}
+
+
+def test_within_expected_counts_only_fast_enough_successes() -> None:
+    rec = Recorder(FakeClock())
+    slot = rec.slot("p", "s", "r", expected_response_time=0.1)
+    slot.record(100_000_000, 100.0, 200)  # exactly the limit
+    slot.record(100_000_001, 100.0, 200)
+    slot.record(1_000_000, 100.0, 500, error_kind="http", error_message="HTTP 500")
+    no_limit = rec.slot("p", "s", "no-limit")
+    no_limit.record(1, 100.0, 200)
+    entries = {e.request: e for e in rec.drain().entries}
+    assert entries["r"].within_expected == 1
+    assert entries["no-limit"].within_expected == 0
+
+
+def test_interrupted_requests_are_counted_but_are_not_failures_and_have_no_latency() -> None:
+    clock = FakeClock(100.0)
+    rec = Recorder(clock)
+    rec.set_phase_origin("p", 100.0)
+    slot = rec.slot("p", "s", "r", expected_response_time=1.0)
+    slot.record(1_000_000, 100.5, 200)
+    slot.interrupted(3, end=102.2)
+    clock.now = 104.0
+    slot.interrupted()  # end defaults to now
+    slot.interrupted(0)
+    (e,) = rec.drain().entries
+    assert (e.count, e.failures, e.interrupted) == (5, 0, 4)
+    assert e.hist.count == 1
+    assert {sec: w[:2] for sec, w in e.windows.items()} == {0: [1, 0], 2: [3, 0], 4: [1, 0]}
+    totals = RunStats()
+    totals.merge(StatsBatch([e]))
+    t = totals.get("p", "s", "r")
+    assert t is not None
+    assert t.within_expected_ratio() == 1.0  # interrupted requests never reached an answer
+
+
+def test_distinct_error_messages_are_capped_per_key() -> None:
+    rec = Recorder(FakeClock())
+    slot = rec.slot("p", "s", "r")
+    for i in range(ERRORS_CAP + 50):
+        slot.record(1000, 100.0, error_kind="exception", error_message=f"ValueError: id {i}")
+    slot.record(1000, 100.0, error_kind="exception", error_message="ValueError: id 0")
+    slot.record(1000, 100.0, error_kind="timeout")
+    (e,) = rec.drain().entries
+    assert e.errors[("exception", OTHER_MESSAGE)] == 50
+    assert e.errors[("timeout", OTHER_MESSAGE)] == 1
+    assert e.errors[("exception", "ValueError: id 0")] == 2
+    assert sum(e.errors.values()) == e.failures == ERRORS_CAP + 52
+    assert len([k for k in e.errors if k[1] != OTHER_MESSAGE]) == ERRORS_CAP
+
+
+def test_long_error_messages_are_truncated() -> None:
+    rec = Recorder(FakeClock())
+    rec.slot("p", "s", "r").record(1000, 100.0, error_kind="exception", error_message="x" * 10_000)
+    ((kind, message),) = rec.drain().entries[0].errors
+    assert kind == "exception"
+    assert len(message) <= 256
+
+
+def test_users_gauge_travels_in_every_batch_and_custom_data_once() -> None:
+    rec = Recorder(FakeClock())
+    rec.set_users("p", "s", 10)
+    rec.set_users("p", "s", 12)
+    rec.custom["plugin"] = {"x": 1}
+    first = rec.drain()
+    assert first.users == {("p", "s"): 12}
+    assert first.custom == {"plugin": {"x": 1}}
+    second = rec.drain()
+    assert second.users == {("p", "s"): 12}
+    assert second.custom == {}
+    assert not second.is_empty()
+
+
+# --- Batches on the wire ----------------------------------------------------------------------
+
+
+def sample_batch() -> StatsBatch:
+    clock = FakeClock(0.0)
+    rec = Recorder(clock)
+    rec.set_phase_origin("warm", 0.0)
+    ok = rec.slot("warm", "browse", "GET /", expected_response_time=0.01)
+    bad = rec.slot("warm", "api", "POST /x")
+    for i in range(50):
+        ok.record(1_000_000 + i * 317_000, i * 0.05, 200, nbytes=100)
+    bad.record(3_000_000, 0.2, 503, error_kind="http", error_message="HTTP 503")
+    bad.record(30_000_000_000, 1.2, None, error_kind="timeout", error_message="timed out after 30s")
+    bad.interrupted(2, end=2.0)
+    rec.set_users("warm", "browse", 7)
+    rec.set_users("warm", "api", 3)
+    rec.custom["probe"] = {"rtt_ms": [1.5, 2.5], "ok": True}
+    return rec.drain()
+
+
+def test_batch_roundtrips_through_msgpack() -> None:
+    batch = sample_batch()
+    back = StatsBatch.from_wire(roundtrip(batch.to_wire()))
+    assert back == batch
+    assert back.entries[0].hist == batch.entries[0].hist
+
+
+def test_delta_whose_hist_is_not_its_windows_sum_roundtrips_too() -> None:
+    delta = KeyDelta("p", "s", "r", count=2, hist=hist_of([10, 20]))
+    batch = StatsBatch([delta])
+    assert StatsBatch.from_wire(roundtrip(batch.to_wire())) == batch
+
+
+def test_batch_wire_has_only_str_map_keys() -> None:
+    def check(obj: Any) -> None:
+        if isinstance(obj, dict):
+            assert all(isinstance(k, str) for k in obj)
+            for v in obj.values():
+                check(v)
+        elif isinstance(obj, list):
+            for v in obj:
+                check(v)
+
+    check(sample_batch().to_wire())
+
+
+def _mutations() -> list[tuple[str, Any]]:
+    def entry(**changes: Any) -> Any:
+        def apply(w: dict[str, Any]) -> None:
+            w["entries"][1].update(changes)
+
+        return apply
+
+    def drop(name: str) -> Any:
+        return lambda w: w["entries"][0].pop(name)
+
+    def setitem(path: list[Any], value: Any) -> Any:
+        def apply(w: Any) -> None:
+            obj = w
+            for p in path[:-1]:
+                obj = obj[p]
+            obj[path[-1]] = value
+
+        return apply
+
+    return [
+        ("entries not a list", lambda w: w.update({"entries": "x"})),
+        ("missing entries", lambda w: w.pop("entries")),
+        ("entry not a map", setitem(["entries", 0], [1, 2])),
+        ("count is str", entry(count="3")),
+        ("count negative", entry(count=-1)),
+        ("count is float", entry(count=3.0)),
+        ("count is bool", entry(interrupted=True)),
+        ("phase is int", entry(phase=1)),
+        ("failures exceed count", entry(failures=99)),
+        ("missing request", drop("request")),
+        ("missing hist", drop("hist")),
+        ("missing windows", drop("windows")),
+        ("status not pairs", entry(status=[[200]])),
+        ("status code str", entry(status=[["200", 1]])),
+        ("status duplicate", entry(status=[[200, 1], [200, 1]])),
+        ("errors truncated", entry(errors=[["http", 1]])),
+        ("errors message int", entry(errors=[["http", 503, 1]])),
+        ("window truncated", setitem(["entries", 1, "windows", 0], [0, 1, 0])),
+        ("window second str", setitem(["entries", 1, "windows", 0, 0], "0")),
+        ("window failures > count", setitem(["entries", 1, "windows", 0, 2], 5)),
+        ("window hist malformed", setitem(["entries", 1, "windows", 0, 3], [1, 2, 3])),
+        ("hist malformed", entry(hist=[1, 1, 1, 1, [1, "1"]])),
+        ("users truncated", setitem(["users", 0], ["warm", 7])),
+        ("users count str", setitem(["users", 0, 2], "7")),
+        ("custom not a map", lambda w: w.update({"custom": [1, 2]})),
+    ]
+
+
+@pytest.mark.parametrize("name,mutate", _mutations(), ids=[m[0] for m in _mutations()])
+def test_batch_from_wire_rejects_malformed_input(name: str, mutate: Any) -> None:
+    wire = roundtrip(sample_batch().to_wire())
+    StatsBatch.from_wire(copy.deepcopy(wire))  # the unmutated wire is fine
+    mutate(wire)
+    with pytest.raises(ValueError):
+        StatsBatch.from_wire(wire)
+
+
+def test_batch_from_wire_rejects_non_maps() -> None:
+    for obj in (None, [], "batch", 3):
+        with pytest.raises(ValueError):
+            StatsBatch.from_wire(obj)
+
+
+# --- Aggregation ------------------------------------------------------------------------------
+
+
+def worker_batch(clock_start: float, latencies_ms: list[int], users: int, fail_every: int = 0) -> StatsBatch:
+    rec = Recorder(FakeClock(clock_start))
+    rec.set_phase_origin("p", 0.0)
+    slot = rec.slot("p", "s", "GET /", expected_response_time=0.05)
+    for i, ms in enumerate(latencies_ms):
+        if fail_every and i % fail_every == 0:
+            slot.record(ms * 1_000_000, clock_start + i * 0.1, 500, 0, "http", "HTTP 500")
+        else:
+            slot.record(ms * 1_000_000, clock_start + i * 0.1, 200, 100)
+    rec.set_users("p", "s", users)
+    return rec.drain()
+
+
+def test_two_sources_sum_exactly() -> None:
+    a_ms = list(range(1, 41))
+    b_ms = list(range(30, 90, 2))
+    a = worker_batch(0.0, a_ms, users=5, fail_every=7)
+    b = worker_batch(1.0, b_ms, users=3)
+    stats = RunStats()
+    stats.merge(StatsBatch.from_wire(roundtrip(a.to_wire())), "w1")
+    stats.merge(StatsBatch.from_wire(roundtrip(b.to_wire())), "w2")
+    t = stats.get("p", "s", "GET /")
+    assert t is not None
+    ea, eb = a.entries[0], b.entries[0]
+    assert t.count == ea.count + eb.count == len(a_ms) + len(b_ms)
+    assert t.failures == ea.failures + eb.failures
+    assert t.bytes == ea.bytes + eb.bytes
+    assert t.status == {200: 34 + 30, 500: 6}
+    assert t.errors == {("http", "HTTP 500"): 6}
+    assert t.hist == hist_of([ms * 1000 for ms in a_ms + b_ms])
+    assert stats.requests_by_source == {"w1": 40, "w2": 30}
+    for sec, (n, failures, h) in t.windows.items():
+        wa = ea.windows.get(sec, [0, 0, Histogram()])
+        wb = eb.windows.get(sec, [0, 0, Histogram()])
+        assert n == wa[0] + wb[0]
+        assert failures == wa[1] + wb[1]
+        expected = wa[2].copy()
+        expected.merge(wb[2])
+        assert h == expected
+    assert sum(w[0] for w in t.windows.values()) == t.count
+    assert stats.totals().count == t.count
+
+
+def test_merging_does_not_alias_the_batch() -> None:
+    batch = worker_batch(0.0, [1, 2, 3], users=1)
+    stats = RunStats()
+    stats.merge(batch, "w1")
+    stats.merge(batch, "w1")
+    assert batch.entries[0].hist == hist_of([1000, 2000, 3000])
+    t = stats.get("p", "s", "GET /")
+    assert t is not None and t.hist.count == 6
+
+
+def test_users_sum_over_sources_and_a_forgotten_source_stops_counting() -> None:
+    stats = RunStats()
+    stats.merge(worker_batch(0.0, [1], users=5), "w1")
+    stats.merge(worker_batch(0.0, [1], users=3), "w2")
+    assert stats.users("p", "s") == 8
+    stats.merge(worker_batch(1.0, [1], users=4), "w1")  # a newer gauge replaces the old one
+    assert stats.users("p", "s") == 7
+    stats.forget_users("w2")
+    assert stats.users("p", "s") == 4
+    assert stats.users("p", "other") == 0
+    assert stats.requests_by_source == {"w1": 2, "w2": 1}  # its requests stay counted
+    stats.forget_users("never-seen")
+
+
+def test_totals_by_scenario_phase_and_run() -> None:
+    stats = RunStats()
+    for phase, scenario, request, ms in [
+        ("p1", "a", "r1", 10),
+        ("p1", "a", "r2", 20),
+        ("p1", "b", "r1", 30),
+        ("p2", "a", "r1", 40),
+    ]:
+        rec = Recorder(FakeClock(0.0))
+        rec.slot(phase, scenario, request).record(ms * 1_000_000, 0.5, 200)
+        stats.merge(rec.drain(), "w")
+    assert stats.keys() == [("p1", "a", "r1"), ("p1", "a", "r2"), ("p1", "b", "r1"), ("p2", "a", "r1")]
+    assert stats.get("p3", "a", "r1") is None
+    sc = stats.scenario_totals("p1", "a")
+    assert (sc.phase, sc.scenario, sc.request, sc.count) == ("p1", "a", "Aggregated", 2)
+    assert sc.hist == hist_of([10_000, 20_000])
+    ph = stats.phase_totals("p1")
+    assert ph.count == 3
+    assert ph.windows[0][0] == 3
+    run = stats.totals()
+    assert run.count == 4
+    assert run.hist == hist_of([10_000, 20_000, 30_000, 40_000])
+    assert run.windows == {}  # phase-relative seconds do not line up across phases
+
+
+def test_merge_into_accumulates_totals_into_totals() -> None:
+    a = RequestTotals("p", "s", "r", count=2, failures=1, status={200: 1}, hist=hist_of([1, 2]))
+    b = RequestTotals("p", "s", "r", count=1, status={200: 1}, errors={("timeout", ""): 1}, hist=hist_of([3]))
+    merge_into(a, b)
+    assert (a.count, a.failures, a.status, a.errors) == (3, 1, {200: 2}, {("timeout", ""): 1})
+    assert a.hist == hist_of([1, 2, 3])
+
+
+def test_aggregated_errors_stay_capped() -> None:
+    stats = RunStats()
+    for i in range(ERRORS_CAP + 10):
+        stats.merge(StatsBatch([KeyDelta("p", "s", "r", count=1, failures=1, errors={("x", f"m{i}"): 1})]))
+    t = stats.get("p", "s", "r")
+    assert t is not None
+    assert t.errors[("x", OTHER_MESSAGE)] == 10
+    assert len(t.errors) == ERRORS_CAP + 1
+
+
+def test_report_helpers() -> None:
+    t = RequestTotals(
+        "p",
+        "s",
+        "r",
+        count=6,
+        failures=2,
+        interrupted=1,
+        within_expected=2,
+        status={503: 1, 200: 3},
+        errors={("http", "HTTP 503"): 1, ("timeout", ""): 3},
+        hist=hist_of([1500, 2500, 3500, 4500, 120_000]),
+        windows={2: [2, 1, hist_of([1500, 2500])], 0: [4, 1, hist_of([3500, 4500, 120_000])]},
+    )
+    lat = t.latency_ms()
+    assert list(lat) == ["min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"]
+    assert lat["min"] == 1.5
+    assert lat["max"] == 120.0
+    assert lat["mean"] == 26.4
+    assert lat["p50"] == 3.501  # the bucket's highest equivalent value, at µs precision
+    assert all(isinstance(v, float) for v in lat.values())
+    assert t.errors_list() == [
+        {"kind": "timeout", "message": "", "count": 3},
+        {"kind": "http", "message": "HTTP 503", "count": 1},
+    ]
+    assert t.within_expected_ratio() == 2 / 5
+    assert t.status_codes() == {"200": 3, "503": 1}
+    assert list(t.status_codes()) == ["200", "503"]
+    series = t.window_series()
+    assert [s["t"] for s in series] == [0, 2]
+    # 2500 µs shares a bucket with 2501, but a percentile never exceeds the recorded max
+    assert series[1] == {"t": 2, "count": 2, "failures": 1, "p50": 1.5, "p95": 2.5, "p99": 2.5}
+
+
+def test_empty_totals_report_zeros() -> None:
+    t = RunStats().totals()
+    assert t.latency_ms() == dict.fromkeys(["min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"], 0.0)
+    assert t.within_expected_ratio() is None
+    assert t.errors_list() == []
+    assert t.window_series() == []
+    only_interrupted = RequestTotals("p", "s", "r", count=2, interrupted=2, windows={0: [2, 0, Histogram()]})
+    assert only_interrupted.within_expected_ratio() is None
+    assert only_interrupted.window_series() == [
+        {"t": 0, "count": 2, "failures": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0}
+    ]

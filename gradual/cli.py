@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .proto.constants import DEFAULT_PORT, HEARTBEAT_LIVENESS, MASTER_TIMEOUT
 
 if TYPE_CHECKING:
     from .configs import RunConfig
@@ -45,7 +46,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a test on this machine")
     p.add_argument("config", type=Path, help="test config (YAML)")
     p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="run N local worker processes over loopback (default: the in-process engine)")
     _report_options(p)
+
+    p = sub.add_parser("master", help="run a test on a cluster: wait for workers, split the load, aggregate")
+    p.add_argument("config", type=Path, help="test config (YAML)")
+    p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    p.add_argument("--expect-workers", type=int, default=1, metavar="N", help="workers to wait for (default 1)")
+    p.add_argument("--expect-workers-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds to wait for them before aborting with exit 3 (default 60)")
+    p.add_argument("--bind", default="*", help="address the ZeroMQ port binds to (default: all interfaces)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"ZeroMQ port (default {DEFAULT_PORT})")
+    p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
+                   help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
+    _report_options(p)
+
+    p = sub.add_parser("worker", help="connect to a master and run the load it assigns")
+    p.add_argument("--host", required=True, help="the master's host name or address")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the master's ZeroMQ port (default {DEFAULT_PORT})")
+    p.add_argument("--processes", type=int, default=1, metavar="N",
+                   help="worker processes to start on this machine (one per core is the norm)")
+    p.add_argument("--worker-id", help="this worker's id (default: host-pid-random)")
+    p.add_argument("--capacity", type=float, default=1.0, help="relative share of the load (default 1.0)")
+    p.add_argument("--master-timeout", type=float, default=None, metavar="S",
+                   help=f"stop all load when the master is silent this long (default {MASTER_TIMEOUT:g}s)")
+    p.add_argument("--serve", action="store_true", help="stay up for run after run instead of exiting at quit")
+    p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
     p = sub.add_parser("demo", help="start a local demo target and run a short multi-phase test against it")
     p.add_argument("--serve", action="store_true", help="only serve the demo target until Ctrl-C")
@@ -73,8 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gevent import monkey
 
     monkey.patch_all()
+    _logging(getattr(args, "log_level", "WARNING"))
     if args.command == "run":
         return _run_local(args.config, args.request_config, args)
+    if args.command == "master":
+        return _master(args)
+    if args.command == "worker":
+        return _worker(args)
     if args.command == "demo":
         return _demo(args)
     parser.error(f"unknown command {args.command}")  # argparse already rejects it; kept for type checkers
@@ -95,13 +127,80 @@ def _load(config: Path, request_config: Path | None) -> RunConfig | None:
     return run
 
 
+def _logging(level: str) -> None:
+    import logging
+
+    logging.basicConfig(level=getattr(logging, str(level).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
 def _run_local(config: Path, request_config: Path | None, args: argparse.Namespace) -> int:
     run = _load(config, request_config)
     if run is None:
         return EXIT_USAGE
-    from .master.local import InProcessLink
+    if args.workers < 0:
+        print("error: --workers must be 0 or more", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers == 0:
+        from .master.local import InProcessLink
 
-    return _execute(run, InProcessLink(run), args)
+        return _execute(run, InProcessLink(run), args)
+    from .master.local_cluster import LocalCluster
+    from .master.zmq_link import ZmqLink
+
+    link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=args.workers, expect_timeout=60.0)
+    with LocalCluster(link.port, args.workers):
+        return _execute(run, link, args)
+
+
+def _master(args: argparse.Namespace) -> int:
+    if args.expect_workers < 1:
+        print("error: --expect-workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    run = _load(args.config, args.request_config)
+    if run is None:
+        return EXIT_USAGE
+    import zmq
+
+    from .master.zmq_link import ZmqLink
+
+    try:
+        link = ZmqLink(run, bind=args.bind, port=args.port, expect_workers=args.expect_workers,
+                       expect_timeout=args.expect_workers_timeout, liveness=args.heartbeat_liveness)
+    except zmq.ZMQError as exc:
+        print(f"error: cannot bind tcp://{args.bind}:{args.port}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"master listening on tcp://{args.bind}:{link.port}, waiting for {args.expect_workers} worker(s)",
+          file=sys.stderr, flush=True)
+    return _execute(run, link, args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if args.processes < 1:
+        print("error: --processes must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.processes > 1:
+        from .worker.agent import default_worker_id
+        from .worker.processes import supervise
+
+        argv = ["--host", args.host, "--port", str(args.port), "--capacity", str(args.capacity),
+                "--log-level", args.log_level]
+        if args.master_timeout is not None:
+            argv += ["--master-timeout", str(args.master_timeout)]
+        if args.serve:
+            argv.append("--serve")
+        return supervise(argv, args.processes, args.worker_id or default_worker_id())
+    import signal
+
+    import gevent
+
+    from .worker.agent import Agent
+
+    agent = Agent(args.host, args.port, worker_id=args.worker_id, capacity=args.capacity,
+                  master_timeout=args.master_timeout, serve=args.serve)
+    gevent.signal_handler(signal.SIGTERM, agent.shutdown, 0)
+    gevent.signal_handler(signal.SIGINT, agent.shutdown, EXIT_INTERRUPTED)
+    return agent.run()
 
 
 def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
@@ -130,8 +229,9 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
         handler.cancel()
         term.cancel()
     code = EXIT_INTERRUPTED if result.interrupted else EXIT_OK
-    summary = build_summary(result, code)
     link.close(code)
+    result.workers = link.workers()
+    summary = build_summary(result, code)
     if args.json is not None:
         JsonReporter(args.json).write(summary)
     console.final(summary)

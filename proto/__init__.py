@@ -32,8 +32,10 @@ from .messages import (
     ProtocolError,
     Quit,
     Ready,
+    RunBatches,
     SetTargets,
     Stats,
+    Stopped,
     Welcome,
 )
 
@@ -64,8 +66,10 @@ __all__ = [
     "ProtocolError",
     "Quit",
     "Ready",
+    "RunBatches",
     "SetTargets",
     "Stats",
+    "Stopped",
     "Welcome",
     "decode",
     "encode",

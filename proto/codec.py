@@ -11,16 +11,11 @@ from typing import Any
 import msgpack
 
 from .constants import MAX_MESSAGE_SIZE, PROTOCOL_VERSION
-from .messages import MESSAGE_TYPES, Message, ProtocolError
+from .messages import MESSAGE_TYPES, Message, ProtocolError, _short
 
 __all__ = ["MESSAGE_TYPES", "DropLog", "ProtocolError", "decode", "encode"]
 
 log = logging.getLogger("gradual.proto")
-
-
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def encode(msg: Message) -> bytes:
@@ -30,7 +25,8 @@ def encode(msg: Message) -> bytes:
     try:
         frame = msgpack.packb([PROTOCOL_VERSION, msg.TYPE, msg.to_payload()], use_bin_type=True)
     except (TypeError, ValueError, OverflowError) as exc:
-        # Reached only through mutable contents (stats batch, options) holding non-msgpack values.
+        # Fields are checked at construction; what is left is ints beyond 64 bits, lone surrogates,
+        # and stats batch / options contents that msgpack cannot carry.
         raise ProtocolError(f"cannot encode {msg.TYPE}: {exc}") from exc
     if len(frame) > MAX_MESSAGE_SIZE:
         raise ProtocolError(
@@ -46,9 +42,11 @@ def _refuse_ext(code: int, data: bytes) -> Any:
 
 def decode(frame: bytes) -> Message:
     """The message in frame; ProtocolError (and nothing else) if the frame is not a valid one."""
-    if not isinstance(frame, (bytes, bytearray, memoryview)):
-        raise ProtocolError(f"frame must be bytes, got {type(frame).__name__}")
-    size = memoryview(frame).nbytes
+    try:
+        # Any buffer will do (bytes, zmq.Frame from a zero-copy recv); str and other objects will not.
+        size = memoryview(frame).nbytes
+    except TypeError:
+        raise ProtocolError(f"frame must be bytes, got {type(frame).__name__}") from None
     if size > MAX_MESSAGE_SIZE:
         raise ProtocolError(f"frame of {size} bytes exceeds the {MAX_MESSAGE_SIZE} byte limit")
     if size == 0:

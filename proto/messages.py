@@ -292,6 +292,8 @@ class Heartbeat(Message):
     cpu_percent: float = 0.0
     rss: int = 0
     users: int = 0
+    phase: str = ""  # the worker's current phase ("" when none)
+    done: list[str] = field(default_factory=list)  # run_once scenarios of that phase finished here
 
     def _validate(self) -> None:
         _at_least("heartbeat.cpu_percent", self.cpu_percent, 0)
@@ -480,6 +482,7 @@ class SetTargets(Message):
     cmd_seq: int
     phase: str
     targets: dict[str, int]
+    offsets: dict[str, int] = field(default_factory=dict)  # first global user index per scenario
 
     def _validate(self) -> None:
         _at_least("set_targets.cmd_seq", self.cmd_seq, 1)
@@ -524,3 +527,35 @@ class Quit(Message):
     def _validate(self) -> None:
         if not 0 <= self.exit_code <= 255:
             raise ProtocolError(f"quit.exit_code: must be 0-255, got {self.exit_code}")
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class RunBatches(Message):
+    """run_once scenario: this worker's share of every batch as [wait_s, users], run one after another."""
+
+    TYPE: ClassVar[str] = "run_batches"
+    cmd_seq: int
+    phase: str
+    scenario: str
+    batches: list[list[float]]
+    offset: int = 0
+
+    def _validate(self) -> None:
+        _at_least("run_batches.cmd_seq", self.cmd_seq, 1)
+        for i, item in enumerate(self.batches):
+            if len(item) != 2 or item[0] < 0 or item[1] < 0 or not float(item[1]).is_integer():
+                raise ProtocolError(f"run_batches.batches[{i}]: expected [wait >= 0, whole users >= 0]")
+
+
+@_register
+@dataclass(frozen=True, slots=True)
+class Stopped(Message):
+    """Worker -> master: the phase is stopped here and every stats batch up to seq has been sent."""
+
+    TYPE: ClassVar[str] = "stopped"
+    phase: str
+    seq: int
+
+    def _validate(self) -> None:
+        _at_least("stopped.seq", self.seq, 0)

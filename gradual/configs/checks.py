@@ -13,6 +13,13 @@ from .yamlfile import line_of
 _MISSING = object()
 
 
+def _numeric(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 class Checker:
     """Reads values out of one parsed file, collecting issues with file, key path and line."""
 
@@ -90,7 +97,8 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (
             isinstance(value, float) and not math.isfinite(value)
         ):
-            self.error(path, f"expected {what}, found {type_name(value)} {value!r}", line)
+            hint = " (remove the quotes)" if isinstance(value, str) and _numeric(value) else ""
+            self.error(path, f"expected {what}, found {type_name(value)} {value!r}{hint}", line)
             return default
         if integer and not isinstance(value, int):
             if float(value).is_integer():

@@ -60,7 +60,7 @@ def _run(
     if phases_map is not None and not phases_map:
         check.error("runs.phases", "defines no phase", line_of(runs, "phases"))
     phases: list[PhaseConfig] = []
-    shared_name = display_path(req_path) if req_path is not None else "--request-config"
+    shared_name = display_path(req_path) if req_path is not None else None
     for phase_name, phase in (phases_map or {}).items():
         parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files)
         if parsed is not None:
@@ -111,7 +111,7 @@ def _load_requests(check: Checker, path: Path, key: str, line: int | None) -> di
 
 def _phase(
     check: Checker, name: str, phase: Any, parent: dict, config: Path,
-    shared: dict[str, RequestConfig] | None, shared_name: str, files: list[Path],
+    shared: dict[str, RequestConfig] | None, shared_name: str | None, files: list[Path],
 ) -> PhaseConfig | None:
     path = f"runs.phases.{name}"
     if not isinstance(phase, dict):
@@ -137,7 +137,7 @@ def _phase(
 
 def _scenario(
     check: Checker, name: str, scen: Any, parent: dict, path: str, config: Path,
-    shared: dict[str, RequestConfig] | None, shared_name: str, files: list[Path],
+    shared: dict[str, RequestConfig] | None, shared_name: str | None, files: list[Path],
 ) -> ScenarioConfig | None:
     if not isinstance(scen, dict):
         check.error(path, f"expected a mapping, found {type_name(scen)}", line_of(parent, name))
@@ -172,8 +172,9 @@ def _scenario(
     if stall is not None:
         key = "ramp_up_multiply" if multiply is not None else "ramp_up_add"
         last = "greater than 1" if multiply is not None else "greater than 0"
+        users = f"{stall} user{'' if stall == 1 else 's'}"
         check.error(f"{path}.{key}",
-                    f"the ramp stops at {stall} users and never reaches max_concurrency ({hi}): "
+                    f"the ramp stops at {users} and never reaches max_concurrency ({hi}): "
                     f"its last value must be {last}", line_of(scen, key))
     iterate = check.boolean(scen, "iterate_through_requests", f"{path}.iterate_through_requests")
     run_once = check.boolean(scen, "run_once", f"{path}.run_once")
@@ -181,7 +182,7 @@ def _scenario(
     # Which requests, from which file.
     request_file: Path | None = None
     pool = shared
-    pool_key = shared_name
+    pool_key = shared_name or "--request-config"
     if "request_file" in scen:
         rel = check.string(scen, "request_file", f"{path}.request_file", required=True)
         if rel:
@@ -207,34 +208,36 @@ def _scenario(
     line = line_of(scen, "requests")
     if raw is None:
         check.error(f"{path}.requests", f'is required: a list of request names or "{FROM_FILE}"', line)
-    elif request_file is None and shared is None and "request_file" not in scen:
+    elif shared_name is None and "request_file" not in scen:
         check.error(f"{path}.requests",
                     "no request_file in this scenario and no --request-config given: "
                     "nowhere to find the requests",
                     line)
-    elif pool is not None:
-        if raw == FROM_FILE:
-            requests = list(pool.values())
-        elif isinstance(raw, str):
-            hint = did_you_mean(raw, [FROM_FILE])
-            check.error(f"{path}.requests", f'expected a list of request names or "{FROM_FILE}", '
-                        f"found the string {raw!r}{hint}", line)
-        elif not isinstance(raw, list) or not raw:
-            found = "an empty list" if isinstance(raw, list) else type_name(raw)
-            check.error(f"{path}.requests",
-                        f'expected a list of request names or "{FROM_FILE}", found {found}', line)
-        else:
-            for i, item in enumerate(raw):
-                item_line = line_of(raw, i)
-                if not isinstance(item, str):
-                    check.error(f"{path}.requests[{i}]", f"expected a request name, found {type_name(item)}",
-                                item_line)
-                elif item not in pool:
-                    hint = did_you_mean(item, pool)
-                    check.error(f"{path}.requests[{i}]", f"no request named {item!r} in {pool_key}{hint}",
-                                item_line)
-                else:
-                    requests.append(pool[item])
+    elif raw == FROM_FILE:
+        requests = list(pool.values()) if pool is not None else []
+    elif isinstance(raw, str):
+        hint = did_you_mean(raw, [FROM_FILE])
+        check.error(f"{path}.requests", f'expected a list of request names or "{FROM_FILE}", '
+                    f"found the string {raw!r}{hint}", line)
+    elif not isinstance(raw, list) or not raw:
+        found = "an empty list" if isinstance(raw, list) else type_name(raw)
+        check.error(f"{path}.requests",
+                    f'expected a list of request names or "{FROM_FILE}", found {found}', line)
+    else:
+        # The names' shape is checked even when their file failed to load; their existence only when it loaded.
+        for i, item in enumerate(raw):
+            item_line = line_of(raw, i)
+            if not isinstance(item, str):
+                check.error(f"{path}.requests[{i}]", f"expected a request name, found {type_name(item)}",
+                            item_line)
+            elif pool is None:
+                continue
+            elif item not in pool:
+                hint = did_you_mean(item, pool)
+                check.error(f"{path}.requests[{i}]", f"no request named {item!r} in {pool_key}{hint}",
+                            item_line)
+            else:
+                requests.append(pool[item])
     if len(check.issues) > before:
         return None
     return ScenarioConfig(

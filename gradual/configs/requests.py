@@ -310,21 +310,21 @@ _cache: dict[tuple[Path, str], dict[str, RequestConfig]] = {}
 
 
 def load_request_file(path: Path) -> dict[str, RequestConfig]:
-    """Requests of a .py or .yaml/.yml file, loaded once per (path, content)."""
+    """Requests of a .py or .yaml/.yml file; a .py file is imported once per (path, content)."""
     path = path.resolve()
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError.single(path, "", "file not found") from None
     except OSError as exc:
         raise ConfigError.single(path, "", f"cannot read file: {exc}") from None
-    key = (path, digest)
-    if key not in _cache:
-        suffix = path.suffix.lower()
-        if suffix == ".py":
-            _cache[key] = load_request_module(path)
-        elif suffix in (".yaml", ".yml"):
-            _cache[key] = load_request_yaml(path)
-        else:
-            raise ConfigError.single(path, "", "unsupported request file type (use .py, .yaml or .yml)")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        # Not cached: ${VAR} expansion depends on the environment, which may change between loads.
+        return load_request_yaml(path)
+    if suffix != ".py":
+        raise ConfigError.single(path, "", "unsupported request file type (use .py, .yaml or .yml)")
+    key = (path, hashlib.sha256(data).hexdigest())
+    if key not in _cache:  # a module is imported once per content: its import-time code runs once
+        _cache[key] = load_request_module(path)
     return _cache[key]

@@ -121,6 +121,19 @@ def _mapping_paths(node: yaml.Node | None, path: str, out: dict[int, str]) -> di
     return out
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's message in a user's words: what is wrong, where the construct began, what to check."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    context, start, at = exc.context, exc.context_mark, exc.problem_mark
+    if context and start is not None and (at is None or start.line != at.line):
+        problem += f" ({context} that starts at line {start.line + 1})"
+    if "'\\t'" in problem or "\t" in problem:
+        problem += ": YAML indents with spaces, not tabs"
+    elif "expected <block end>" in problem or "mapping values are not allowed" in problem:
+        problem += ": check the indentation of this line and the one above"
+    return problem
+
+
 def load_yaml_text(text: str, path: Path | str) -> Any:
     loader = _Loader(text)
     loader.duplicates = []
@@ -132,8 +145,7 @@ def load_yaml_text(text: str, path: Path | str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError.single(path, "", f"invalid YAML: {problem}", line) from None
+        raise ConfigError.single(path, "", f"invalid YAML: {_yaml_problem(exc)}", line) from None
     except yaml.YAMLError as exc:
         raise ConfigError.single(path, "", f"invalid YAML: {exc}") from None
     finally:

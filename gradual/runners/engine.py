@@ -140,11 +140,15 @@ class Engine:
         self.stop_timeout = run.stop_timeout
         self.pools: dict[tuple[str, str], ScenarioPool] = {}
         self.phase: str | None = None
+        self._origins: dict[str, float] = {}
 
-    def start_phase(self, phase: str) -> None:
+    def start_phase(self, phase: str, keep_origin: bool = False) -> None:
+        """Create the phase's pools; ``keep_origin`` (a worker rejoining a phase) keeps its stats clock."""
         config = self.run.phase(phase)
         self.phase = phase
-        self.recorder.set_phase_origin(phase, time.monotonic())
+        if not keep_origin or phase not in self._origins:
+            self._origins[phase] = time.monotonic()
+            self.recorder.set_phase_origin(phase, self._origins[phase])
         for scen in config.scenarios:
             self.pools[(phase, scen.name)] = ScenarioPool(self, phase, scen)
 

@@ -1,0 +1,39 @@
+"""`gradual run --workers N`: N local worker processes over loopback, stopped by their own pids."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from types import TracebackType
+
+STOP_WAIT = 5.0
+
+
+class LocalCluster:
+    def __init__(self, port: int, count: int, host: str = "127.0.0.1") -> None:
+        self.port, self.count, self.host = port, count, host
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> LocalCluster:
+        for i in range(self.count):
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "gradual", "worker", "--host", self.host, "--port", str(self.port),
+                 "--worker-id", f"local-{i + 1}", "--log-level", "WARNING"],
+            ))
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        deadline = time.monotonic() + STOP_WAIT
+        for proc in self.procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -1,0 +1,58 @@
+"""What the master knows about each worker: identity, liveness, bundle state, stats sequence."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from .link import WorkerView
+
+
+@dataclass
+class WorkerRecord:
+    view: WorkerView
+    identity: bytes
+    pid: int = 0
+    cpu_count: int = 0
+    last_seen: float = field(default_factory=time.monotonic)  # monotonic
+    ready: bool = False
+    bundle_error: str | None = None
+    last_seq: int = 0  # highest stats seq merged (for acks and duplicate drops)
+    phase: str | None = None  # the phase this worker was told to start
+    done: dict[str, set[str]] = field(default_factory=dict)  # phase -> finished run_once scenarios
+    stopped: dict[str, int] = field(default_factory=dict)  # phase -> last stats seq sent before stopping
+    state: str = "connecting"
+    cpu_percent: float = 0.0
+    rss: int = 0
+    users: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.view.id
+
+    @property
+    def live(self) -> bool:
+        return self.view.live and self.ready
+
+
+class Registry:
+    """Workers in stable order (the order they first said hello)."""
+
+    def __init__(self) -> None:
+        self._workers: dict[str, WorkerRecord] = {}
+
+    def get(self, worker_id: str) -> WorkerRecord | None:
+        return self._workers.get(worker_id)
+
+    def add(self, record: WorkerRecord) -> None:
+        self._workers[record.id] = record
+
+    def all(self) -> list[WorkerRecord]:
+        return list(self._workers.values())
+
+    def live(self) -> list[WorkerRecord]:
+        return [w for w in self._workers.values() if w.live]
+
+    def connected(self) -> list[WorkerRecord]:
+        """Workers that said hello and have not left (ready or still loading the bundle)."""
+        return [w for w in self._workers.values() if w.view.live]

@@ -1,0 +1,345 @@
+"""The cluster link: a ZeroMQ ROUTER that workers' DEALERs connect to (docs/protocol.md).
+
+It registers workers, ships them the bundle, relays the controller's targets, merges nothing itself
+(stat batches are queued for the controller's poll), acks stats, and declares silent workers lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import gevent
+import zmq.green as zmq
+from gradual.proto import (
+    HEARTBEAT_INTERVAL,
+    HEARTBEAT_LIVENESS,
+    MASTER_TIMEOUT,
+    MAX_MESSAGE_SIZE,
+    Ack,
+    Bundle,
+    BundleError,
+    Bye,
+    DropLog,
+    Error,
+    Heartbeat,
+    Hello,
+    Message,
+    PhaseStart,
+    PhaseStop,
+    ProtocolError,
+    Quit,
+    Ready,
+    RunBatches,
+    SetTargets,
+    Stats,
+    Stopped,
+    Welcome,
+    decode,
+    encode,
+)
+
+from gradual.configs.model import RunConfig
+from gradual.plan import Batch
+from gradual.stats import StatsBatch
+
+from .link import Link, LinkError, WorkerView
+from .registry import Registry, WorkerRecord
+
+log = logging.getLogger("gradual.master")
+
+STOP_GRACE = 5.0  # beyond stop_timeout, how long phase_stop waits for workers' last batches
+QUIT_GRACE = 2.0  # how long close() waits for workers to say bye
+
+
+def bundle_for(run: RunConfig, run_id: str) -> Bundle:
+    """Every file the run reads, relative to their common folder."""
+    files = [Path(f) for f in run.files]
+    root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    return Bundle.build(root, run.source, files, run_id=run_id, request_config=run.request_config)
+
+
+class ZmqLink(Link):
+    def __init__(
+        self,
+        run: RunConfig,
+        *,
+        bind: str = "*",
+        port: int = 0,
+        expect_workers: int = 1,
+        expect_timeout: float = 60.0,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        liveness: int = HEARTBEAT_LIVENESS,
+        master_timeout: float = MASTER_TIMEOUT,
+    ) -> None:
+        self.run = run
+        self.expect_workers = expect_workers
+        self.expect_timeout = expect_timeout
+        self.heartbeat_interval = heartbeat_interval
+        self.liveness = liveness
+        self.master_timeout = master_timeout
+        self.run_id = uuid.uuid4().hex[:12]
+        self.bundle = bundle_for(run, self.run_id)
+        self.digest = self.bundle.digest()
+        self.registry = Registry()
+        self.drops = DropLog(log)
+        self.state = "waiting"
+        self.phase: str | None = None
+        self.phase_index = 0
+        self.cmd_seq = 0
+        self._queue: list[tuple[str, StatsBatch]] = []
+        self._changed = False
+        self._started = False
+        self._closed = False
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 1000)
+        # Frames far past our limit are cut off by ZeroMQ itself (the peer is disconnected); those
+        # just past it reach decode(), which logs and drops them.
+        self.sock.setsockopt(zmq.MAXMSGSIZE, 2 * MAX_MESSAGE_SIZE)
+        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a reconnecting worker takes its identity back
+        if port == 0:
+            self.port = self.sock.bind_to_random_port(f"tcp://{bind}")
+        else:
+            self.sock.bind(f"tcp://{bind}:{port}")
+            self.port = port
+        self._greenlets = [gevent.spawn(self._receive), gevent.spawn(self._heartbeat)]
+
+    # -- Link ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        deadline = time.monotonic() + self.expect_timeout
+        while True:
+            failed = [w for w in self.registry.all() if w.bundle_error is not None]
+            if failed:
+                w = failed[0]
+                raise LinkError(f"worker {w.id} ({w.view.host}) could not load the bundle: {w.bundle_error}")
+            ready = self.registry.live()
+            if len(ready) >= self.expect_workers:
+                break
+            if time.monotonic() > deadline:
+                raise LinkError(
+                    f"only {len(ready)} of {self.expect_workers} workers ready after {self.expect_timeout:g}s"
+                )
+            gevent.sleep(0.05)
+        self._started = True
+        self._changed = False
+        self.state = "running"
+
+    def workers(self) -> list[WorkerView]:
+        return [w.view for w in self.registry.all() if w.ready or w.view.lost]
+
+    def live_workers(self) -> list[WorkerView]:
+        return [w.view for w in self.registry.live()]
+
+    def phase_start(self, phase: str, index: int) -> None:
+        self.phase, self.phase_index = phase, index
+        for w in self.registry.live():
+            self._start_phase_on(w)
+
+    def _start_phase_on(self, w: WorkerRecord) -> None:
+        if self.phase is not None and w.phase != self.phase:
+            self._send(w, PhaseStart(self.phase, self.phase_index))
+            w.phase = self.phase
+
+    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int]) -> None:
+        w = self.registry.get(worker_id)
+        if w is None:
+            return
+        self._start_phase_on(w)
+        self.cmd_seq += 1
+        self._send(w, SetTargets(self.cmd_seq, phase, dict(targets), dict(offsets)))
+
+    def send_batches(self, worker_id: str, phase: str, scenario: str, batches: Sequence[Batch], offset: int) -> None:
+        w = self.registry.get(worker_id)
+        if w is None:
+            return
+        self._start_phase_on(w)
+        self.cmd_seq += 1
+        self._send(w, RunBatches(self.cmd_seq, phase, scenario, [[b.wait, float(b.size)] for b in batches], offset))
+
+    def poll(self) -> tuple[list[tuple[str, StatsBatch]], bool]:
+        queued, self._queue = self._queue, []
+        changed, self._changed = self._changed, False
+        return queued, changed
+
+    def done(self, phase: str) -> set[str]:
+        live = self.registry.live()
+        if not live:
+            return set()
+        return set.intersection(*(w.done.get(phase, set()) for w in live))
+
+    def phase_stop(self, phase: str, stop_timeout: float) -> None:
+        for w in self.registry.live():
+            self._send(w, PhaseStop(phase, stop_timeout))
+        deadline = time.monotonic() + stop_timeout + STOP_GRACE
+        while time.monotonic() < deadline:
+            pending = [w for w in self.registry.live() if w.stopped.get(phase, -1) < 0 or w.last_seq < w.stopped[phase]]
+            if not pending:
+                return
+            gevent.sleep(0.02)
+        log.warning("phase %s: workers %s did not confirm the stop in time", phase,
+                    ", ".join(w.id for w in self.registry.live() if phase not in w.stopped))
+
+    def abort(self) -> None:
+        if self.phase is not None:
+            for w in self.registry.live():
+                self._send(w, PhaseStop(self.phase, 0.0))
+
+    def close(self, exit_code: int = 0) -> None:
+        if self._closed:
+            return
+        self.state = "stopping"
+        for w in self.registry.connected():
+            self._send(w, Quit("run finished", exit_code))
+        deadline = time.monotonic() + QUIT_GRACE
+        while self.registry.connected() and time.monotonic() < deadline:
+            gevent.sleep(0.02)
+        self._closed = True
+        gevent.killall(self._greenlets, block=True)
+        now = time.time()
+        for w in self.registry.all():
+            if w.view.left_at is None:
+                w.view.left_at = now
+        self.sock.close(linger=1000)
+        self.ctx.term()
+
+    # -- wire ------------------------------------------------------------------------------------
+    def _send(self, w: WorkerRecord, msg: Message) -> None:
+        try:
+            self.sock.send_multipart([w.identity, encode(msg)], flags=zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("worker %s is not reading: dropped %s", w.id, msg.TYPE)
+        except zmq.ZMQError as exc:
+            if not self._closed:
+                log.warning("sending %s to worker %s failed: %s", msg.TYPE, w.id, exc)
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                frames = self.sock.recv_multipart()
+            except zmq.ZMQError:
+                if self._closed:
+                    return
+                raise
+            identity = frames[0]
+            peer = identity.decode("utf-8", "replace") if identity[:1] != b"\x00" else identity.hex()
+            if len(frames) != 2:
+                self.drops.drop(peer, ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}"))
+                continue
+            try:
+                msg = decode(frames[1])
+            except ProtocolError as exc:
+                self.drops.drop(peer, exc)
+                continue
+            try:
+                self._handle(identity, peer, msg)
+            except Exception:  # one bad message must not take the master down
+                log.exception("handling %s from %s failed", msg.TYPE, peer)
+
+    def _handle(self, identity: bytes, peer: str, msg: Message) -> None:
+        w = self.registry.get(peer)
+        if isinstance(msg, Hello):
+            self._hello(identity, peer, msg, w)
+            return
+        if w is None:
+            self.drops.drop(peer, ProtocolError(f"{msg.TYPE} from a worker that did not say hello"))
+            return
+        w.last_seen = time.monotonic()
+        w.identity = identity
+        if isinstance(msg, Bye):
+            w.view.left_at = time.time()
+            w.state = "gone"
+            self._changed = True
+            log.info("worker %s left: %s", w.id, msg.reason)
+            return
+        if not w.view.live and w.ready:
+            self._rejoin(w)
+        if isinstance(msg, Stats):
+            self._stats(w, msg)
+        elif isinstance(msg, Heartbeat):
+            w.state, w.cpu_percent, w.rss, w.users = msg.state, msg.cpu_percent, msg.rss, msg.users
+            if msg.phase:
+                w.done[msg.phase] = set(msg.done)
+        elif isinstance(msg, Stopped):
+            w.stopped[msg.phase] = msg.seq
+        elif isinstance(msg, Ready):
+            self._ready(w, msg)
+        elif isinstance(msg, BundleError):
+            w.bundle_error = msg.message
+            w.state = "failed"
+            if self._started:
+                log.error("worker %s could not load the bundle: %s", w.id, msg.message)
+                w.view.left_at = time.time()
+        elif isinstance(msg, Error):
+            log.error("worker %s: %s", w.id, msg.message)
+        else:
+            self.drops.drop(peer, ProtocolError(f"unexpected message type {msg.TYPE} from a worker"))
+
+    def _hello(self, identity: bytes, peer: str, msg: Hello, w: WorkerRecord | None) -> None:
+        if msg.worker_id != peer:
+            self.drops.drop(peer, ProtocolError(f"hello names worker {msg.worker_id!r} but came from {peer!r}"))
+            return
+        if w is None:
+            w = WorkerRecord(WorkerView(peer, msg.host, msg.capacity, joined_at=time.time()), identity)
+            self.registry.add(w)
+            log.info("worker %s connected from %s (pid %d, %d cpus)", peer, msg.host, msg.pid, msg.cpu_count)
+        else:
+            # The same worker again (restarted, or back after a cut): it loads the bundle afresh.
+            if msg.pid != w.pid:
+                w.last_seq = 0  # a new process numbers its stats from 1 again
+            w.identity, w.ready, w.bundle_error, w.phase = identity, False, None, None
+            w.view.left_at = None
+            w.stopped.clear()
+            log.info("worker %s said hello again", peer)
+        w.pid, w.cpu_count, w.last_seen, w.state = msg.pid, msg.cpu_count, time.monotonic(), "loading"
+        w.view.capacity = msg.capacity
+        self._send(w, Welcome(peer, self.run_id, self.heartbeat_interval, self.master_timeout))
+        self._send(w, self.bundle)
+
+    def _ready(self, w: WorkerRecord, msg: Ready) -> None:
+        if msg.bundle_sha256 != self.digest:
+            w.bundle_error = f"loaded bundle {msg.bundle_sha256[:12]}, expected {self.digest[:12]}"
+            return
+        if not w.ready:
+            w.ready = True
+            w.state = "ready"
+            if self._started:
+                self._changed = True  # joined mid-run: the controller gives it a share now
+
+    def _rejoin(self, w: WorkerRecord) -> None:
+        log.warning("worker %s is back after being declared lost", w.id)
+        w.view.left_at = None
+        w.phase = None
+        self._changed = True
+
+    def _stats(self, w: WorkerRecord, msg: Stats) -> None:
+        if msg.seq <= w.last_seq:
+            self._send(w, Ack(w.last_seq))  # a resend we already merged
+            return
+        try:
+            batch = StatsBatch.from_wire(msg.batch)
+        except ValueError as exc:
+            log.error("worker %s sent a malformed stats batch %d: %s", w.id, msg.seq, exc)
+        else:
+            self._queue.append((w.id, batch))
+        w.last_seq = msg.seq
+        self._send(w, Ack(msg.seq))
+
+    def _heartbeat(self) -> None:
+        while True:
+            gevent.sleep(self.heartbeat_interval)
+            now = time.monotonic()
+            limit = self.heartbeat_interval * self.liveness
+            for w in self.registry.connected():
+                if now - w.last_seen > limit:
+                    w.view.lost = True
+                    w.view.left_at = time.time()
+                    w.state = "lost"
+                    self._changed = True
+                    log.warning("worker %s lost: silent for %.1fs", w.id, now - w.last_seen)
+                    continue
+                self._send(w, Heartbeat(self.state))

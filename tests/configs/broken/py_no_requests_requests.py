@@ -1,0 +1,3 @@
+"""a Python file without any @request."""
+def helper():
+    return 1

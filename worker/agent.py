@@ -1,0 +1,327 @@
+"""The worker agent: connects to the master, loads the bundle, drives the engine, streams stats.
+
+It never runs load unsupervised: if the master is silent for master_timeout it stops every user at
+once and keeps trying to reconnect. Unacked stat batches are kept (bounded) and resent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+
+import gevent
+import psutil
+import zmq.green as zmq
+from gevent.event import Event
+from gradual.proto import (
+    DEFAULT_PORT,
+    HEARTBEAT_INTERVAL,
+    MASTER_TIMEOUT,
+    MAX_MESSAGE_SIZE,
+    MAX_UNACKED_BATCHES,
+    RECONNECT_INTERVAL_INIT,
+    RECONNECT_INTERVAL_MAX,
+    STATS_INTERVAL,
+    STATS_RESEND_TIMEOUT,
+    Ack,
+    Bundle,
+    BundleError,
+    Bye,
+    DropLog,
+    Heartbeat,
+    Hello,
+    Message,
+    PhaseStart,
+    PhaseStop,
+    ProtocolError,
+    Quit,
+    Ready,
+    RunBatches,
+    SetTargets,
+    Stats,
+    Stopped,
+    Welcome,
+    decode,
+    encode,
+)
+
+from gradual import __version__
+from gradual.plan import Batch
+from gradual.runners.engine import Engine
+
+from .bundle import BundleLoadError, LoadedBundle
+
+log = logging.getLogger("gradual.worker")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+class Agent:
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        worker_id: str | None = None,
+        capacity: float = 1.0,
+        master_timeout: float | None = None,
+        serve: bool = False,
+    ) -> None:
+        self.host, self.port = host, port
+        self.worker_id = worker_id or default_worker_id()
+        self.capacity = capacity
+        self.master_timeout_override = master_timeout
+        self.master_timeout = master_timeout or MASTER_TIMEOUT
+        self.heartbeat_interval = HEARTBEAT_INTERVAL
+        self.serve = serve
+        self.state = "connecting"
+        self.welcomed = False
+        self.run_id: str | None = None
+        self.bundle: LoadedBundle | None = None
+        self.engine: Engine | None = None
+        self.phase: str | None = None
+        self.phases_started: set[str] = set()
+        self.cmd_seq = 0
+        self.seq = 0
+        self.unacked: deque[tuple[int, dict, float]] = deque()
+        self.last_master = time.monotonic()
+        self.exit_code = 0
+        self._quit = Event()
+        self._process = psutil.Process()
+        self._process.cpu_percent(None)
+        self.drops = DropLog(log)
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.IDENTITY, self.worker_id.encode())
+        self.sock.setsockopt(zmq.LINGER, 1000)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, 2 * MAX_MESSAGE_SIZE)
+        self.sock.setsockopt(zmq.RECONNECT_IVL, int(RECONNECT_INTERVAL_INIT * 1000))
+        self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, int(RECONNECT_INTERVAL_MAX * 1000))
+        self.sock.connect(f"tcp://{host}:{port}")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def run(self) -> int:
+        greenlets = [gevent.spawn(self._receive), gevent.spawn(self._tick), gevent.spawn(self._hello_loop)]
+        try:
+            self._quit.wait()
+        finally:
+            self._stop_load(0.0)
+            self._flush()
+            self._send(Bye("quit"))
+            gevent.killall(greenlets, block=True)
+            self.sock.close(linger=1000)
+            self.ctx.term()
+            if self.bundle is not None:
+                self.bundle.remove()
+        return self.exit_code
+
+    def shutdown(self, code: int = 0) -> None:
+        self.exit_code = code
+        self._quit.set()
+
+    def _send(self, msg: Message) -> None:
+        try:
+            self.sock.send(encode(msg), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # not connected and the queue is full: heartbeats and resends cover it
+        except zmq.ZMQError as exc:
+            log.debug("send %s failed: %s", msg.TYPE, exc)
+
+    def _hello(self) -> None:
+        self._send(Hello(self.worker_id, __version__, socket.gethostname(), os.getpid(), os.cpu_count() or 1,
+                         self.capacity))
+
+    def _hello_loop(self) -> None:
+        """Say hello until welcomed, backing off; again whenever the master went silent."""
+        interval = RECONNECT_INTERVAL_INIT
+        while True:
+            if not self.welcomed:
+                self._hello()
+                gevent.sleep(interval)
+                interval = min(interval * 2, RECONNECT_INTERVAL_MAX)
+            else:
+                interval = RECONNECT_INTERVAL_INIT
+                gevent.sleep(0.1)
+
+    # -- receiving -------------------------------------------------------------------------------
+    def _receive(self) -> None:
+        while True:
+            frame = self.sock.recv()
+            try:
+                msg = decode(frame)
+            except ProtocolError as exc:
+                self.drops.drop(f"master {self.host}:{self.port}", exc)
+                continue
+            self.last_master = time.monotonic()
+            try:
+                self._handle(msg)
+            except Exception:  # a bug in one handler must not silence the worker
+                log.exception("handling %s failed", msg.TYPE)
+
+    def _handle(self, msg: Message) -> None:
+        if isinstance(msg, Welcome):
+            self._welcome(msg)
+        elif not self.welcomed:
+            return  # left over from before a reconnect: wait for the welcome
+        elif isinstance(msg, Bundle):
+            self._bundle(msg)
+        elif isinstance(msg, PhaseStart):
+            self._phase_start(msg.phase)
+        elif isinstance(msg, SetTargets):
+            if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):
+                assert self.engine is not None
+                self.engine.set_targets(msg.phase, msg.targets, msg.offsets)
+                self.state = "running"
+        elif isinstance(msg, RunBatches):
+            if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):
+                assert self.engine is not None
+                batches = [Batch(float(w), int(n)) for w, n in msg.batches]
+                self.engine.run_batches(msg.phase, msg.scenario, batches, msg.offset)
+                self.state = "running"
+        elif isinstance(msg, PhaseStop):
+            gevent.spawn(self._phase_stop, msg.phase, msg.stop_timeout)
+        elif isinstance(msg, Ack):
+            while self.unacked and self.unacked[0][0] <= msg.seq:
+                self.unacked.popleft()
+        elif isinstance(msg, Quit):
+            if self.serve:
+                self._reset()
+            else:
+                self.shutdown(0)
+        # Heartbeat: last_master is already updated.
+
+    def _fresh(self, cmd_seq: int) -> bool:
+        if cmd_seq <= self.cmd_seq:
+            log.debug("stale command %d (have %d)", cmd_seq, self.cmd_seq)
+            return False
+        self.cmd_seq = cmd_seq
+        return True
+
+    def _welcome(self, msg: Welcome) -> None:
+        if self.run_id is not None and msg.run_id != self.run_id:
+            self._reset()  # a new master run: nothing of the old one applies
+        self.run_id = msg.run_id
+        self.welcomed = True
+        self.heartbeat_interval = msg.heartbeat_interval
+        self.master_timeout = self.master_timeout_override or msg.master_timeout
+        self.cmd_seq = 0
+        self._resend()
+
+    def _bundle(self, msg: Bundle) -> None:
+        digest = msg.digest()
+        if self.bundle is not None and self.bundle.digest == digest and self.engine is not None:
+            self._send(Ready(digest))
+            return
+        self.state = "loading"
+        try:
+            loaded = LoadedBundle(msg)
+        except BundleLoadError as exc:
+            self.state = "failed"
+            self._send(BundleError(str(exc)))
+            return
+        if self.bundle is not None:
+            self.bundle.remove()
+        self.bundle = loaded
+        self.engine = Engine(loaded.run)
+        self.phases_started.clear()
+        self.state = "ready"
+        self._send(Ready(digest))
+
+    def _phase_ready(self, phase: str) -> bool:
+        if self.engine is None:
+            return False
+        if phase not in self.phases_started or self.phase != phase:
+            self._phase_start(phase)
+        return True
+
+    def _phase_start(self, phase: str) -> None:
+        if self.engine is None:
+            return
+        try:
+            self.engine.run.phase(phase)
+        except KeyError:
+            log.error("master started unknown phase %r", phase)
+            return
+        # Rejoining a phase (after a cut) keeps its origin, so its stats windows stay aligned.
+        self.engine.start_phase(phase, keep_origin=phase in self.phases_started)
+        self.phases_started.add(phase)
+        self.phase = phase
+
+    def _phase_stop(self, phase: str, timeout: float) -> None:
+        if self.engine is not None:
+            self.engine.stop_phase(phase, timeout)
+        self._flush()
+        self.state = "ready"
+        self._send(Stopped(phase, self.seq))
+
+    # -- periodic work ---------------------------------------------------------------------------
+    def _tick(self) -> None:
+        next_stats = time.monotonic() + STATS_INTERVAL
+        while True:
+            gevent.sleep(min(self.heartbeat_interval, STATS_INTERVAL))
+            now = time.monotonic()
+            if self.welcomed and now - self.last_master > self.master_timeout:
+                log.warning("master silent for %.1fs: stopping all load, reconnecting", now - self.last_master)
+                self._stop_load(0.0)
+                self.state = "orphaned"
+                self.welcomed = False
+            self._send(self._heartbeat())
+            if now >= next_stats:
+                next_stats = now + STATS_INTERVAL
+                self._flush()
+                if self.unacked and now - self.unacked[0][2] > STATS_RESEND_TIMEOUT and self.welcomed:
+                    self._resend()
+
+    def _heartbeat(self) -> Heartbeat:
+        users = self.engine.total_users() if self.engine is not None else 0
+        done = sorted(self.engine.done(self.phase)) if self.engine is not None and self.phase else []
+        return Heartbeat(self.state, self._process.cpu_percent(None), self._process.memory_info().rss, users,
+                         self.phase or "", done)
+
+    def _flush(self) -> None:
+        """Drain the recorder into a numbered batch, keep it until acked, send it."""
+        if self.engine is None:
+            return
+        batch = self.engine.drain()
+        if not batch.entries and not batch.custom and not batch.users:
+            return
+        self.seq += 1
+        wire = batch.to_wire()
+        if len(self.unacked) >= MAX_UNACKED_BATCHES:
+            dropped = self.unacked.popleft()
+            log.error("master has not acked %d batches: dropping batch %d", MAX_UNACKED_BATCHES, dropped[0])
+        self.unacked.append((self.seq, wire, time.monotonic()))
+        if self.welcomed:
+            self._send(Stats(self.seq, wire))
+
+    def _resend(self) -> None:
+        now = time.monotonic()
+        pending = list(self.unacked)
+        self.unacked.clear()
+        for seq, wire, _ in pending:
+            self.unacked.append((seq, wire, now))
+            self._send(Stats(seq, wire))
+
+    def _stop_load(self, timeout: float) -> None:
+        if self.engine is not None:
+            self.engine.stop_all(timeout)
+
+    def _reset(self) -> None:
+        """Forget the run (serve mode between runs, or a new master)."""
+        self._stop_load(0.0)
+        self._flush()
+        if self.bundle is not None:
+            self.bundle.remove()
+        self.bundle = None
+        self.engine = None
+        self.phase = None
+        self.phases_started.clear()
+        self.state = "idle"
+        self.welcomed = False
+        self.run_id = None

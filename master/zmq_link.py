@@ -317,8 +317,10 @@ class ZmqLink(Link):
         self._changed = True
 
     def _stats(self, w: WorkerRecord, msg: Stats) -> None:
-        if msg.seq <= w.last_seq:
-            self._send(w, Ack(w.last_seq))  # a resend we already merged
+        # Acks are cumulative, so batches merge strictly in order: a resend we already merged, or one
+        # past a gap (a frame lost in a reconnect), gets the last ack again and the worker resends.
+        if msg.seq != w.last_seq + 1:
+            self._send(w, Ack(w.last_seq))
             return
         try:
             batch = StatsBatch.from_wire(msg.batch)

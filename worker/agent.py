@@ -288,14 +288,14 @@ class Agent:
         """Drain the recorder into a numbered batch, keep it until acked, send it."""
         if self.engine is None:
             return
+        if len(self.unacked) >= MAX_UNACKED_BATCHES:
+            # Nothing is dropped: the recorder keeps accumulating and the next batch carries it all.
+            return
         batch = self.engine.drain()
         if not batch.entries and not batch.custom and not batch.users:
             return
         self.seq += 1
         wire = batch.to_wire()
-        if len(self.unacked) >= MAX_UNACKED_BATCHES:
-            dropped = self.unacked.popleft()
-            log.error("master has not acked %d batches: dropping batch %d", MAX_UNACKED_BATCHES, dropped[0])
         self.unacked.append((self.seq, wire, time.monotonic()))
         if self.welcomed:
             self._send(Stats(self.seq, wire))

@@ -36,6 +36,7 @@ class ScenarioPool:
         self.batches: gevent.Greenlet | None = None
         self.done = False
         self.peak = 0
+        self.window_peak = 0  # most users since the engine's previous drain
 
     def count(self) -> int:
         return len(self.active)
@@ -70,6 +71,7 @@ class ScenarioPool:
     def _gauge(self) -> None:
         n = len(self.active)
         self.peak = max(self.peak, n)
+        self.window_peak = max(self.window_peak, n)
         self.engine.recorder.set_users(self.phase, self.scenario.name, n)
 
     def set_target(self, target: int, offset: int = 0) -> None:
@@ -186,4 +188,17 @@ class Engine:
         gevent.joinall([gevent.spawn(pool.stop, timeout) for pool in self.pools.values()])
 
     def drain(self) -> StatsBatch:
-        return self.recorder.drain()
+        """What was recorded since the previous drain.
+
+        The batch's users gauge is each scenario's most users since the previous drain, not the count
+        at this instant: a run_once batch or a short peak that starts and ends between two drains
+        (the master samples once a second) would otherwise never show in peak_users or the series.
+        """
+        rec = self.recorder
+        for pool in self.pools.values():
+            rec.set_users(pool.phase, pool.scenario.name, pool.window_peak)
+        batch = rec.drain()
+        for pool in self.pools.values():
+            pool.window_peak = pool.count()
+            rec.set_users(pool.phase, pool.scenario.name, pool.window_peak)
+        return batch

@@ -97,8 +97,36 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
         "phases": phases,
         "thresholds": [],
         "workers": workers,
-        "series": [
-            {"t": s.t, "phase": s.phase, "users": s.users, "requests": s.counts, "failures": s.failures}
-            for s in result.samples
-        ],
+        "timeseries": timeseries(result),
     }
+
+
+def timeseries(result: Any) -> list[dict[str, Any]]:
+    """Per second of each phase, per scenario: users, req/s, failures/s and p50/p95/p99 (ms).
+
+    Requests come from the per-second windows, whose seconds count from the phase's start on each
+    worker (so clock skew between machines does not shift them); users from the controller's samples.
+    """
+    out: list[dict[str, Any]] = []
+    for record in result.phases:
+        samples = [s for s in result.samples if s.phase == record.name]
+        for scen in result.run.phase(record.name).scenarios:
+            windows = {w["t"]: w for w in result.stats.scenario_totals(record.name, scen.name).window_series()}
+            seconds = max(int(record.duration_s + 0.999), max(windows, default=-1) + 1)
+            for sec in range(seconds):
+                # The sample taken at the end of this second (ticks are about a second apart).
+                near = min(samples, key=lambda smp: abs(smp.t - (sec + 1)), default=None)
+                users = near.users.get(scen.name, 0) if near is not None else 0
+                w = windows.get(sec)
+                out.append({
+                    "phase": record.name,
+                    "scenario": scen.name,
+                    "t": sec,
+                    "users": users,
+                    "rps": w["count"] if w else 0,
+                    "failures_per_s": w["failures"] if w else 0,
+                    "p50": w["p50"] if w else None,
+                    "p95": w["p95"] if w else None,
+                    "p99": w["p99"] if w else None,
+                })
+    return out

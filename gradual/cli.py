@@ -228,7 +228,12 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     finally:
         handler.cancel()
         term.cancel()
-    code = EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+    if result.interrupted:
+        code = EXIT_INTERRUPTED
+    elif result.aborted_by is not None or not all(v.passed for v in result.verdicts):
+        code = EXIT_THRESHOLD
+    else:
+        code = EXIT_OK
     link.close(code)
     result.workers = link.workers()
     summary = build_summary(result, code)

@@ -17,6 +17,7 @@ import gevent
 from gradual import plan
 from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
 from gradual.stats import RunStats
+from gradual.stats.thresholds import Verdict, evaluate, evaluate_all
 
 from .dispatch import offsets, split
 from .link import Link, WorkerView
@@ -59,7 +60,8 @@ class RunResult:
     ended_at: float
     samples: list[Sample]
     interrupted: bool = False
-    exit_code: int = 0
+    verdicts: list[Verdict] = field(default_factory=list)
+    aborted_by: Verdict | None = None
 
 
 class Observer(Protocol):
@@ -78,6 +80,12 @@ class Controller:
         self.phase: PhaseConfig | None = None
         self.targets: dict[str, int] = {}
         self._interrupted = False
+        self.aborted_by: Verdict | None = None
+        self.expected = {
+            (p.name, s.name, r.name) for p in run.phases for s in p.scenarios for r in s.requests
+            if r.expected_response_time is not None
+        }
+        self._abort_thresholds = [t for t in run.thresholds if t.abort]
         self._cmd_time = 0.0
         self.started_at = 0.0
 
@@ -90,26 +98,41 @@ class Controller:
     def interrupted(self) -> bool:
         return self._interrupted
 
+    @property
+    def stopping(self) -> bool:
+        return self._interrupted or self.aborted_by is not None
+
+    def durations(self, now: float | None = None) -> dict[str, float]:
+        """Seconds each phase ran so far (the current one up to ``now``)."""
+        out = {p.name: p.duration_s for p in self.phases}
+        if self.phases and now is not None and not self.phases[-1].duration_s:
+            out[self.phases[-1].name] = now - self.phases[-1].t0
+        return out
+
     def execute(self) -> RunResult:
         self.started_at = time.time()
         self.link.start()
         for index, phase in enumerate(self.run.phases):
-            if self._interrupted:
+            if self.stopping:
                 break
             if index > 0 and self.run.wait_between_phases > 0:
                 self._wait(self.run.wait_between_phases)
-                if self._interrupted:
+                if self.stopping:
                     break
             self._run_phase(index, phase)
+        verdicts = evaluate_all(self.run.thresholds, self.stats, self.durations(), self.expected)
+        if self.aborted_by is not None:
+            # The abort verdict stands even if the whole-run value recovered after the stop.
+            verdicts = [self.aborted_by if v.threshold is self.aborted_by.threshold else v for v in verdicts]
         return RunResult(
             run=self.run, stats=self.stats, phases=self.phases, workers=self.link.workers(),
             started_at=self.started_at, ended_at=time.time(), samples=self.samples,
-            interrupted=self._interrupted,
+            interrupted=self._interrupted, verdicts=verdicts, aborted_by=self.aborted_by,
         )
 
     def _wait(self, seconds: float) -> None:
         end = time.monotonic() + seconds
-        while not self._interrupted and time.monotonic() < end:
+        while not self.stopping and time.monotonic() < end:
             gevent.sleep(min(0.1, end - time.monotonic()))
 
     # -- one phase -------------------------------------------------------------------------------
@@ -144,7 +167,7 @@ class Controller:
             if now >= next_tick:
                 self._collect(phase, now - t0)
                 next_tick += self.tick * max(1, int((now - next_tick) / self.tick) + 1)
-            if now >= end or self._interrupted:
+            if now >= end or self.stopping:
                 break
             if once and not closed and self.link.done(phase.name) >= {s.name for s in once}:
                 record.ended_early = True
@@ -155,7 +178,7 @@ class Controller:
             if once:
                 wake = min(wake, now + RUN_ONCE_POLL)
             gevent.sleep(max(0.0, wake - time.monotonic()))
-        stop_timeout = 0.0 if self._interrupted else self.run.stop_timeout
+        stop_timeout = 0.0 if self.stopping else self.run.stop_timeout
         self.link.phase_stop(phase.name, stop_timeout)
         record.duration_s = time.monotonic() - t0
         self._collect(phase, record.duration_s)
@@ -212,6 +235,7 @@ class Controller:
                 if worker.id not in live:
                     self.stats.forget_users(worker.id)
             self._dispatch(phase)
+        self._check_aborts(phase, t)
         users = {s.name: self.stats.users(phase.name, s.name) for s in phase.scenarios}
         record = self.phases[-1]
         for name, n in users.items():
@@ -222,3 +246,19 @@ class Controller:
                 observer.update(self)
             except Exception:  # a broken display must not stop the load
                 log.exception("observer %r failed", observer)
+
+    def _check_aborts(self, phase: PhaseConfig, t: float) -> None:
+        """abort: true thresholds are judged every tick on what has been merged so far."""
+        if not self._abort_thresholds or self.aborted_by is not None:
+            return
+        now = time.monotonic()
+        durations = self.durations(now)
+        complete = {p.name: 1 << 30 for p in self.phases}
+        complete[phase.name] = int(t)
+        for threshold in self._abort_thresholds:
+            verdict = evaluate(threshold, self.stats, durations, self.expected, complete_seconds=complete)
+            if not verdict.passed and verdict.observed is not None:
+                log.warning("threshold %r failed (observed %s): aborting the run", threshold.expression,
+                            verdict.observed)
+                self.aborted_by = verdict
+                return

@@ -13,15 +13,16 @@ from .checks import Checker
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
 from .requests import load_request_file
+from .thresholds import Threshold, parse_thresholds
 from .yamlfile import line_of, load_yaml
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
-RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout")
-PHASE_KEYS = ("run_time", "scenarios")
+RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds")
+PHASE_KEYS = ("run_time", "scenarios", "thresholds")
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
-    "ramp_up_wait", "iterate_through_requests", "run_once",
+    "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds",
 )
 
 
@@ -61,10 +62,13 @@ def _run(
         check.error("runs.phases", "defines no phase", line_of(runs, "phases"))
     phases: list[PhaseConfig] = []
     shared_name = display_path(req_path) if req_path is not None else None
+    thresholds = parse_thresholds(check, runs, "runs")
     for phase_name, phase in (phases_map or {}).items():
-        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files)
+        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files, thresholds)
         if parsed is not None:
             phases.append(parsed)
+    if not check.issues:
+        _check_threshold_scopes(check, thresholds, phases)
     if check.issues:
         raise ConfigError(_dedupe(check.issues))
     return RunConfig(
@@ -75,6 +79,7 @@ def _run(
         source=config,
         request_config=req_path,
         files=tuple(dict.fromkeys(files)),
+        thresholds=tuple(thresholds),
         raw=data,
     )
 
@@ -109,9 +114,28 @@ def _load_requests(check: Checker, path: Path, key: str, line: int | None) -> di
         return None
 
 
+def _check_threshold_scopes(check: Checker, thresholds: list[Threshold], phases: list[PhaseConfig]) -> None:
+    """A threshold's phase, scenario and request must exist (and belong together)."""
+    for t in thresholds:
+        in_phase = [p for p in phases if t.phase is None or p.name == t.phase]
+        if not in_phase:
+            names = [p.name for p in phases]
+            check.error(f"{t.key}.phase", f"no phase named {t.phase!r}{did_you_mean(t.phase or '', names)}")
+            continue
+        scenarios = [s for p in in_phase for s in p.scenarios if t.scenario is None or s.name == t.scenario]
+        if not scenarios:
+            names = [s.name for p in in_phase for s in p.scenarios]
+            check.error(f"{t.key}.scenario", f"no scenario named {t.scenario!r}{did_you_mean(t.scenario or '', names)}")
+            continue
+        if t.request is not None and not any(r.name == t.request for s in scenarios for r in s.requests):
+            names = [r.name for s in scenarios for r in s.requests]
+            check.error(f"{t.key}.request", f"no request named {t.request!r} in scope{did_you_mean(t.request, names)}")
+
+
 def _phase(
     check: Checker, name: str, phase: Any, parent: dict, config: Path,
     shared: dict[str, RequestConfig] | None, shared_name: str | None, files: list[Path],
+    thresholds: list[Threshold],
 ) -> PhaseConfig | None:
     path = f"runs.phases.{name}"
     if not isinstance(phase, dict):
@@ -124,9 +148,13 @@ def _phase(
     scenarios_map = check.mapping(phase, "scenarios", f"{path}.scenarios")
     if scenarios_map is not None and not scenarios_map:
         check.error(f"{path}.scenarios", "defines no scenario", line_of(phase, "scenarios"))
+    thresholds.extend(parse_thresholds(check, phase, path, phase=name))
     scenarios = []
     for scen_name, scen in (scenarios_map or {}).items():
-        parsed = _scenario(check, str(scen_name), scen, scenarios_map, f"{path}.scenarios.{scen_name}",
+        scen_path = f"{path}.scenarios.{scen_name}"
+        if isinstance(scen, dict):
+            thresholds.extend(parse_thresholds(check, scen, scen_path, phase=name, scenario=str(scen_name)))
+        parsed = _scenario(check, str(scen_name), scen, scenarios_map, scen_path,
                            config, shared, shared_name, files)
         if parsed is not None:
             scenarios.append(parsed)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .thresholds import Threshold
+
 HTTP = "http"
 WEBSOCKET = "websocket"
 PYTHON = "python"
@@ -75,6 +77,7 @@ class RunConfig:
     source: Path = Path(".")
     request_config: Path | None = None
     files: tuple[Path, ...] = ()  # every file the run reads: config, request files (the bundle)
+    thresholds: tuple[Threshold, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def phase(self, name: str) -> PhaseConfig:

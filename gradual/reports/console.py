@@ -34,16 +34,19 @@ class ConsoleReporter:
         self._phase: str | None = None
         self._last_counts: dict[tuple[str, str], int] = {}
 
-    def _scenario_hist(self, stats: Any, phase: str, scenario: str, requests: Any) -> tuple[Histogram, int, int]:
+    def _scenario_hist(self, stats: Any, phase: str, scenario: str, requests: Any) -> tuple[Histogram, int, int, str]:
         hist = Histogram()
-        count = failures = 0
+        count = failures = within = judged = 0
         for req in requests:
             t = stats.get(phase, scenario, req.name)
             if t is not None:
                 hist.merge(t.hist)
                 count += t.count
                 failures += t.failures
-        return hist, count, failures
+                if req.expected_response_time is not None:
+                    within += t.within_expected
+                    judged += t.count - t.interrupted
+        return hist, count, failures, f"{within / judged * 100:.1f}%" if judged else "-"
 
     def update(self, controller: Any) -> None:
         phase = controller.phase
@@ -56,26 +59,29 @@ class ConsoleReporter:
             self._drawn = 0
         rows = []
         for scen in phase.scenarios:
-            hist, count, failures = self._scenario_hist(controller.stats, phase.name, scen.name, scen.requests)
+            hist, count, failures, within = self._scenario_hist(controller.stats, phase.name, scen.name,
+                                                                scen.requests)
             p50, p95, p99 = hist.percentiles((50.0, 95.0, 99.0)) if hist else (0.0, 0.0, 0.0)
             rate = sample.counts.get(scen.name, 0) / controller.tick
-            rows.append((scen.name, sample.users.get(scen.name, 0), rate, p50, p95, p99, count, failures))
+            rows.append((scen.name, sample.users.get(scen.name, 0), rate, p50, p95, p99, count, failures, within))
         elapsed = min(sample.t, phase.run_time)
         header = f"phase {phase.name} ({record.index + 1}/{len(controller.run.phases)}) {_bar(elapsed, phase.run_time)}"
         if self.live:
             lines = [header, f"  {'scenario':<24} {'users':>6} {'req/s':>9} {'p50 ms':>9} {'p95 ms':>9} "
-                             f"{'p99 ms':>9} {'requests':>9} {'fails':>7}"]
-            for name, users, rate, p50, p95, p99, count, failures in rows:
+                             f"{'p99 ms':>9} {'requests':>9} {'fails':>7} {'in exp':>7}"]
+            for name, users, rate, p50, p95, p99, count, failures, within in rows:
                 lines.append(f"  {name[:24]:<24} {users:>6} {rate:>9.1f} {_ms(p50):>9} {_ms(p95):>9} "
-                             f"{_ms(p99):>9} {count:>9} {failures:>7}")
+                             f"{_ms(p99):>9} {count:>9} {failures:>7} {within:>7}")
+            if controller.aborted_by is not None:
+                lines.append(f"  ✗ threshold {controller.aborted_by.threshold.expression!r} failed: stopping")
             if self._drawn:
                 self.stream.write(f"\x1b[{self._drawn}F\x1b[J")
             self.stream.write("\n".join(lines) + "\n")
             self._drawn = len(lines)
         else:
             parts = [f"{name}: users={users} rps={rate:.1f} p50={_ms(p50)}ms p95={_ms(p95)}ms "
-                     f"p99={_ms(p99)}ms requests={count} fails={failures}"
-                     for name, users, rate, p50, p95, p99, count, failures in rows]
+                     f"p99={_ms(p99)}ms requests={count} fails={failures} in_expected={within}"
+                     for name, users, rate, p50, p95, p99, count, failures, within in rows]
             self.stream.write(f"[{phase.name} {elapsed:.1f}/{phase.run_time:g}s] " + " | ".join(parts) + "\n")
         self.stream.flush()
 
@@ -102,6 +108,15 @@ class ConsoleReporter:
             w("\nerrors:\n")
             for phase, scen, req, e in errors[:20]:
                 w(f"  {e['count']:>8}  {phase}/{scen}/{req}  {e['kind']}: {e['message']}\n")
+        if summary.get("thresholds"):
+            w("\nthresholds:\n")
+            for t in summary["thresholds"]:
+                mark = "✓" if t["passed"] else "✗"
+                observed = "no data" if t["observed"] is None else f"{t['observed']:g}{t.get('unit', '')}"
+                note = f"  ({t['note']})" if t.get("note") else ""
+                w(f"  {mark} {t['expression']:<32} {t['scope']:<28} observed {observed}{note}\n")
+        if run.get("aborted_by"):
+            w(f"\nrun aborted: threshold {run['aborted_by']!r} failed\n")
         self.stream.flush()
 
     @staticmethod

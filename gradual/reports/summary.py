@@ -86,6 +86,7 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "duration_s": round(result.ended_at - result.started_at, 3),
             "exit_code": exit_code,
             "interrupted": result.interrupted,
+            "aborted_by": result.aborted_by.threshold.expression if getattr(result, "aborted_by", None) else None,
         },
         "totals": {
             "count": totals.count,
@@ -95,7 +96,7 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "latency_ms": totals.latency_ms(),
         },
         "phases": phases,
-        "thresholds": [],
+        "thresholds": [v.to_dict() for v in getattr(result, "verdicts", [])],
         "workers": workers,
         "timeseries": timeseries(result),
     }

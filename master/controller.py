@@ -80,6 +80,7 @@ class Controller:
         self.phase: PhaseConfig | None = None
         self.targets: dict[str, int] = {}
         self._interrupted = False
+        self.state = "starting"
         self.aborted_by: Verdict | None = None
         self.expected = {
             (p.name, s.name, r.name) for p in run.phases for s in p.scenarios for r in s.requests
@@ -111,7 +112,9 @@ class Controller:
 
     def execute(self) -> RunResult:
         self.started_at = time.time()
+        self.state = "waiting for workers"
         self.link.start()
+        self.state = "running"
         for index, phase in enumerate(self.run.phases):
             if self.stopping:
                 break
@@ -120,6 +123,7 @@ class Controller:
                 if self.stopping:
                     break
             self._run_phase(index, phase)
+        self.state = "finished"
         verdicts = evaluate_all(self.run.thresholds, self.stats, self.durations(), self.expected)
         if self.aborted_by is not None:
             # The abort verdict stands even if the whole-run value recovered after the stop.

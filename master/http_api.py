@@ -1,0 +1,144 @@
+"""The master's HTTP API: Prometheus ``/metrics``, a JSON ``/status``, and routes plugins add.
+
+Metrics are built from the aggregated stats at scrape time (a custom collector), so they always
+equal what the reports will say; latency is a real Prometheus histogram, mergeable across scrapes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from gevent.pywsgi import WSGIServer
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from gradual.stats.histogram import Histogram, highest_equivalent
+
+log = logging.getLogger("gradual.master")
+
+BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+             10.0, 30.0)
+
+# A route answers (status code, content type, body); a dict or list body is sent as JSON.
+Route = Callable[[dict[str, Any]], tuple[int, str, Any]]
+
+
+def prometheus_buckets(hist: Histogram) -> list[tuple[str, float]]:
+    """Cumulative counts at BUCKETS_S (at the histogram's 0.1 % bucket resolution) plus +Inf."""
+    keys = sorted(hist.counts)
+    out: list[tuple[str, float]] = []
+    i, running = 0, 0
+    for bound in BUCKETS_S:
+        limit_us = bound * 1_000_000
+        while i < len(keys) and highest_equivalent(keys[i]) <= limit_us:
+            running += hist.counts[keys[i]]
+            i += 1
+        out.append((repr(bound), float(running)))
+    out.append(("+Inf", float(hist.total)))
+    return out
+
+
+class StatsCollector:
+    """prometheus-client collector over the controller's RunStats."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+
+    def collect(self) -> Iterator[Any]:
+        stats = self.controller.stats
+        labels = ["phase", "scenario", "request"]
+        requests = CounterMetricFamily("gradual_requests", "Requests completed, failed or interrupted", labels=labels)
+        failures = CounterMetricFamily("gradual_failures", "Failed requests by kind", labels=[*labels, "kind"])
+        interrupted = CounterMetricFamily("gradual_interrupted", "Requests killed at stop", labels=labels)
+        latency = HistogramMetricFamily("gradual_request_duration_seconds", "Request latency", labels=labels)
+        for key in stats.keys():
+            totals = stats.get(*key)
+            requests.add_metric(list(key), totals.count)
+            interrupted.add_metric(list(key), totals.interrupted)
+            by_kind: dict[str, int] = {}
+            for (kind, _), n in totals.errors.items():
+                by_kind[kind] = by_kind.get(kind, 0) + n
+            for kind, n in sorted(by_kind.items()):
+                failures.add_metric([*key, kind], n)
+            latency.add_metric(list(key), prometheus_buckets(totals.hist), totals.hist.sum / 1_000_000)
+        users = GaugeMetricFamily("gradual_users", "Virtual users running now", labels=["phase", "scenario"])
+        phase = self.controller.phase
+        if phase is not None:
+            for scen in phase.scenarios:
+                users.add_metric([phase.name, scen.name], stats.users(phase.name, scen.name))
+        workers = GaugeMetricFamily("gradual_workers", "Live workers")
+        workers.add_metric([], len(self.controller.link.live_workers()))
+        yield from (requests, failures, interrupted, latency, users, workers)
+
+
+def status(controller: Any) -> dict[str, Any]:
+    phase = controller.phase
+    record = controller.phases[-1] if controller.phases else None
+    totals = controller.stats.totals()
+    users = {s.name: controller.stats.users(phase.name, s.name) for s in phase.scenarios} if phase else {}
+    return {
+        "state": controller.state,
+        "run": controller.run.name,
+        "phase": phase.name if phase else None,
+        "phase_index": record.index if record else None,
+        "phases": len(controller.run.phases),
+        "phase_elapsed_s": round(time.monotonic() - record.t0, 3) if record and not record.duration_s else None,
+        "users": users,
+        "total_users": sum(users.values()),
+        "requests": totals.count,
+        "failures": totals.failures,
+        "workers": [
+            {"id": w.id, "host": w.host, "live": w.live, "lost": w.lost} for w in controller.link.workers()
+        ],
+    }
+
+
+class HttpApi:
+    def __init__(self, controller: Any, host: str, port: int) -> None:
+        self.controller = controller
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(StatsCollector(controller))  # type: ignore[arg-type]
+        self.routes: dict[str, Route] = {
+            "/metrics": lambda env: (200, CONTENT_TYPE_LATEST, generate_latest(self.registry)),
+            "/status": lambda env: (200, "application/json", status(self.controller)),
+        }
+        self.server = WSGIServer((host, port), self._app, log=None)
+
+    @property
+    def port(self) -> int:
+        return self.server.server_port
+
+    def add_route(self, path: str, handler: Route) -> None:
+        """Serve ``handler`` at ``path`` (plugins use this); built-in routes cannot be replaced."""
+        if path in ("/metrics", "/status"):
+            raise ValueError(f"{path} is a built-in route")
+        self.routes[path] = handler
+
+    def start(self) -> None:
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop(timeout=1)
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        handler = self.routes.get(environ.get("PATH_INFO", ""))
+        if handler is None:
+            code, ctype, body = 404, "application/json", {"error": "not found", "routes": sorted(self.routes)}
+        else:
+            try:
+                code, ctype, body = handler(environ)
+            except Exception as exc:  # a broken route answers 500; the run goes on
+                log.exception("route %s failed", environ.get("PATH_INFO"))
+                code, ctype, body = 500, "application/json", {"error": f"{type(exc).__name__}: {exc}"}
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(code, "Status")
+        start_response(f"{code} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        return [body]

@@ -23,6 +23,7 @@ EXIT_THRESHOLD = 1
 EXIT_USAGE = 2
 EXIT_ABORTED = 3
 EXIT_INTERRUPTED = 130
+DEFAULT_HTTP_PORT = 8089
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"ZeroMQ port (default {DEFAULT_PORT})")
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
-    _report_options(p)
+    _report_options(p, http_port=DEFAULT_HTTP_PORT)
 
     p = sub.add_parser("worker", help="connect to a master and run the load it assigns")
     p.add_argument("--host", required=True, help="the master's host name or address")
@@ -74,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="stay up for run after run instead of exiting at quit")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
+    p = sub.add_parser("report", help="re-render reports from a saved summary JSON")
+    p.add_argument("summary", type=Path, help="a summary written by --json")
+    _report_files(p)
+
     p = sub.add_parser("demo", help="start a local demo target and run a short multi-phase test against it")
     p.add_argument("--serve", action="store_true", help="only serve the demo target until Ctrl-C")
     p.add_argument("--port", type=int, default=0, help="demo target port (default: a free one; 8080 with --serve)")
@@ -81,9 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", type=Path, metavar="PATH", help="write the summary JSON (gradual.summary/1)")
+def _report_options(p: argparse.ArgumentParser, http_port: int = 0) -> None:
+    _report_files(p)
     p.add_argument("--quiet", action="store_true", help="no live table, only the final summary")
+    default = "off" if http_port == 0 else str(http_port)
+    p.add_argument("--http-port", type=int, default=http_port, metavar="PORT",
+                   help=f"serve /metrics (Prometheus) and /status on this port, 0 = off (default {default})")
+
+
+def _report_files(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", type=Path, metavar="PATH", help="write the summary JSON (gradual.summary/1)")
+    p.add_argument("--csv", type=Path, metavar="PREFIX", help="write PREFIX_stats.csv and PREFIX_history.csv")
+    p.add_argument("--html", type=Path, metavar="PATH", help="write a self-contained HTML report")
+    p.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML (a test case per threshold)")
+    p.add_argument("--report-dir", type=Path, metavar="DIR", help="write every report into DIR")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .validate import validate_command
 
         return validate_command(args.config, args.request_config)
+    if args.command == "report":
+        from .reports.render import report_command
+
+        targets = _report_targets(args)
+        if not targets:
+            parser.error("report needs at least one of --json, --csv, --html, --junit, --report-dir")
+        return report_command(args.summary, targets)
     # Everything below runs load: sockets must be cooperative before anything imports them.
     from gevent import monkey
 
@@ -212,11 +235,29 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     from .master.controller import Controller
     from .master.link import LinkError
     from .reports.console import ConsoleReporter
-    from .reports.json import JsonReporter
+    from .reports.csv import CsvReporter
+    from .reports.render import write_reports
     from .reports.summary import build_summary
 
     console = ConsoleReporter()
-    controller = Controller(run, link, observers=[] if args.quiet else [console])
+    targets = _report_targets(args)
+    observers: list[Any] = [] if args.quiet else [console]
+    if "csv" in targets:
+        observers.append(CsvReporter(targets["csv"]))  # written during the run, completed at the end
+    controller = Controller(run, link, observers=observers)
+    api = None
+    if args.http_port:
+        from .master.http_api import HttpApi
+
+        bind = getattr(args, "bind", "127.0.0.1")
+        try:
+            api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, args.http_port)
+            api.start()
+        except OSError as exc:
+            print(f"error: cannot serve the HTTP API on port {args.http_port}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            link.close(EXIT_USAGE)
+            return EXIT_USAGE
     handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
     term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
     try:
@@ -228,6 +269,8 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     finally:
         handler.cancel()
         term.cancel()
+        if api is not None:
+            api.stop()
     if result.interrupted:
         code = EXIT_INTERRUPTED
     elif result.aborted_by is not None or not all(v.passed for v in result.verdicts):
@@ -237,10 +280,23 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     link.close(code)
     result.workers = link.workers()
     summary = build_summary(result, code)
-    if args.json is not None:
-        JsonReporter(args.json).write(summary)
+    write_reports(summary, targets)
     console.final(summary)
     return code
+
+
+def _report_targets(args: argparse.Namespace) -> dict[str, Path]:
+    """Report name -> path, from --report-dir (everything) and the per-report flags (which win)."""
+    from .reports.render import report_dir_targets
+
+    targets: dict[str, Path] = {}
+    if getattr(args, "report_dir", None) is not None:
+        targets.update(report_dir_targets(args.report_dir))
+    for name in ("json", "csv", "html", "junit"):
+        value = getattr(args, name, None)
+        if value is not None:
+            targets[name] = value
+    return targets
 
 
 def _demo(args: argparse.Namespace) -> int:

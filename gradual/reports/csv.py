@@ -1,0 +1,277 @@
+"""`--csv PREFIX`: PREFIX_stats.csv (a row per request and an aggregated row) and PREFIX_history.csv
+(a row per second per scenario), kept current during the run and rewritten exactly from the summary.
+
+Live rows are approximate (a worker's batch for a second can arrive after that second's tick); the
+final `write` replaces both files with the summary's numbers, so a finished run's files are exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ..stats import Histogram
+from .base import Reporter
+
+STATS_HEADER = [
+    "Type", "Name", "Phase", "Scenario",
+    "Request Count", "Failure Count", "Interrupted Count",
+    "p50 (ms)", "p90 (ms)", "p95 (ms)", "p99 (ms)", "p99.9 (ms)", "Max (ms)", "Min (ms)", "Average (ms)",
+    "Requests/s", "Failures/s", "Within Expected (%)", "Bytes",
+]
+HISTORY_HEADER = [
+    "Timestamp (UTC)", "Phase", "Scenario", "t (s)", "Users",
+    "Requests/s", "Failures/s", "p50 (ms)", "p95 (ms)", "p99 (ms)",
+]
+AGGREGATED = "Aggregated"
+_LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p99_9", "max", "min", "mean")
+
+
+def stats_path(prefix: Path) -> Path:
+    return prefix.with_name(prefix.name + "_stats.csv")
+
+
+def history_path(prefix: Path) -> Path:
+    return prefix.with_name(prefix.name + "_history.csv")
+
+
+class CsvReporter(Reporter):
+    """``path`` is the prefix; ``update`` is a controller observer, ``write`` the final rewrite."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.stats_path = stats_path(path)
+        self.history_path = history_path(path)
+        self._samples_seen = 0
+        # (phase, second) already written, so the extra sample taken when a phase stops does not
+        # repeat the second its last tick already wrote.
+        self._seconds_written: set[tuple[str, int]] = set()
+        self._history_started = False
+
+    # -- during the run --------------------------------------------------------------------------
+    def update(self, controller: Any) -> None:
+        samples = controller.samples
+        new = samples[self._samples_seen:]
+        self._samples_seen = len(samples)
+        rows = []
+        for sample in new:
+            rows.extend(self._live_history_rows(controller, sample))
+        if not self._history_started:
+            _atomic_write(self.history_path, [HISTORY_HEADER])
+            self._history_started = True
+        if rows:
+            # Appending keeps each tick's cost proportional to one second of data, not the whole run.
+            with self.history_path.open("a", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerows(rows)
+        _atomic_write(self.stats_path, [STATS_HEADER, *_live_stats_rows(controller)])
+
+    def _live_history_rows(self, controller: Any, sample: Any) -> list[list[Any]]:
+        sec = max(0, round(sample.t) - 1)  # a tick at t≈N closes second N-1 of the phase
+        if (sample.phase, sec) in self._seconds_written:
+            return []
+        self._seconds_written.add((sample.phase, sec))
+        record = next((r for r in reversed(controller.phases) if r.name == sample.phase), None)
+        stamp = "" if record is None else _iso(record.started_at + sec)
+        tick = getattr(controller, "tick", 1.0) or 1.0
+        rows = []
+        for scenario, users in sample.users.items():
+            p50, p95, p99 = _window_percentiles(controller, sample.phase, scenario, sec)
+            rows.append([
+                stamp, sample.phase, scenario, sec, users,
+                _num(sample.counts.get(scenario, 0) / tick), _num(sample.failures.get(scenario, 0) / tick),
+                p50, p95, p99,
+            ])
+        return rows
+
+    # -- at the end ------------------------------------------------------------------------------
+    def write(self, summary: dict[str, Any]) -> None:
+        _atomic_write(self.stats_path, [STATS_HEADER, *summary_stats_rows(summary)])
+        _atomic_write(self.history_path, [HISTORY_HEADER, *summary_history_rows(summary)])
+
+
+def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    active = 0.0
+    completed = within = 0.0
+    for phase in _items(summary, "phases"):
+        duration = _float(phase.get("duration_s"))
+        active += duration
+        for scen in _items(phase, "scenarios"):
+            for req in _items(scen, "requests"):
+                count, failures, interrupted = (_int(req.get(k)) for k in ("count", "failures", "interrupted"))
+                ratio = req.get("within_expected_ratio")
+                if isinstance(ratio, (int, float)):
+                    # The aggregated share counts only requests that have an expected_response_time.
+                    completed += count - interrupted
+                    within += ratio * (count - interrupted)
+                rps = req.get("rps")
+                rows.append(_stats_row(
+                    req.get("type", ""), req.get("name", ""), phase.get("name", ""), scen.get("name", ""),
+                    count, failures, interrupted, _dict(req.get("latency_ms")),
+                    rps if isinstance(rps, (int, float)) else _rate(count, duration),
+                    _rate(failures, duration),
+                    ratio if isinstance(ratio, (int, float)) else None,
+                    req.get("bytes"),
+                ))
+    totals = _dict(summary.get("totals"))
+    count, failures, interrupted = (_int(totals.get(k)) for k in ("count", "failures", "interrupted"))
+    rps = totals.get("rps")
+    # totals has no bytes in schema 1; the sum of the requests' bytes is the same number.
+    total_bytes = totals["bytes"] if "bytes" in totals else sum(r[-1] for r in rows)
+    rows.append(_stats_row(
+        "", AGGREGATED, "", "", count, failures, interrupted, _dict(totals.get("latency_ms")),
+        rps if isinstance(rps, (int, float)) else _rate(count, active),
+        _rate(failures, active),
+        within / completed if completed > 0 else None,
+        total_bytes,
+    ))
+    return rows
+
+
+def summary_history_rows(summary: dict[str, Any]) -> list[list[Any]]:
+    starts = {str(p.get("name")): _parse_iso(p.get("started_at")) for p in _items(summary, "phases")}
+    rows = []
+    for point in _items(summary, "timeseries"):
+        start = starts.get(str(point.get("phase")))
+        t = point.get("t", 0)
+        stamp = "" if start is None or not isinstance(t, (int, float)) or not math.isfinite(t) else _iso(start + t)
+        rows.append([
+            stamp, point.get("phase", ""), point.get("scenario", ""), t, point.get("users", ""),
+            _num(point.get("rps")), _num(point.get("failures_per_s")),
+            _num(point.get("p50")), _num(point.get("p95")), _num(point.get("p99")),
+        ])
+    return rows
+
+
+def _live_stats_rows(controller: Any) -> list[list[Any]]:
+    stats, run = controller.stats, controller.run
+    now = time.monotonic()
+    durations = {}
+    for record in controller.phases:
+        # The running phase has no duration yet: use the time it has run so far.
+        durations[record.name] = record.duration_s or max(0.0, now - record.t0)
+    configs = {
+        (phase.name, scen.name, req.name): req
+        for phase in run.phases for scen in phase.scenarios for req in scen.requests
+    }
+    rows = []
+    completed = within = 0
+    for key in stats.keys():
+        t = stats.get(*key)
+        req = configs.get(key)
+        has_expectation = req is not None and req.expected_response_time is not None
+        if has_expectation:
+            completed += t.count - t.interrupted
+            within += t.within_expected
+        duration = durations.get(key[0], 0.0)
+        rows.append(_stats_row(
+            getattr(req, "kind", ""), key[2], key[0], key[1], t.count, t.failures, t.interrupted, t.latency_ms(),
+            _rate(t.count, duration), _rate(t.failures, duration),
+            t.within_expected_ratio() if has_expectation else None, t.bytes,
+        ))
+    totals = stats.totals()
+    active = sum(durations.values())
+    rows.append(_stats_row(
+        "", AGGREGATED, "", "", totals.count, totals.failures, totals.interrupted, totals.latency_ms(),
+        _rate(totals.count, active), _rate(totals.failures, active),
+        within / completed if completed > 0 else None, totals.bytes,
+    ))
+    return rows
+
+
+def _window_percentiles(controller: Any, phase: str, scenario: str, sec: int) -> tuple[Any, Any, Any]:
+    """p50/p95/p99 (ms) of one second of one scenario from the per-second windows; blank if none yet.
+
+    Merges at most one small histogram per request, so it is cheap enough for every tick.
+    """
+    hist = Histogram()
+    for key in controller.stats.keys():
+        if key[0] != phase or key[1] != scenario:
+            continue
+        window = controller.stats.get(*key).windows.get(sec)
+        if window is not None:
+            hist.merge(window[2])
+    if not hist:
+        return "", "", ""
+    p50, p95, p99 = (_num(round(us / 1000.0, 3)) for us in hist.percentiles((50.0, 95.0, 99.0)))
+    return p50, p95, p99
+
+
+def _stats_row(kind: Any, name: Any, phase: Any, scenario: Any, count: int, failures: int, interrupted: int,
+               latency: dict[str, Any], rps: float, fps: float, within: float | None, nbytes: Any) -> list[Any]:
+    lat = [_num(latency.get(k)) for k in _LATENCY_KEYS]
+    shown_within = "" if within is None else _num(round(within * 100.0, 3))
+    return [kind or "", name, phase, scenario, count, failures, interrupted, *lat,
+            _num(round(rps, 3)), _num(round(fps, 3)), shown_within, _int(nbytes)]
+
+
+def _atomic_write(path: Path, rows: Iterable[Sequence[Any]]) -> None:
+    """Readers (a dashboard tailing the file) never see a half-written table."""
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8", newline="")
+    os.replace(tmp, path)
+
+
+def _rate(n: float, seconds: float) -> float:
+    return n / seconds if seconds > 0 else 0.0
+
+
+def _num(value: Any) -> Any:
+    """Numbers as written; missing or non-finite values as an empty cell, which CSV readers treat as null."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return int(value) if value.is_integer() and abs(value) < 1e15 else value
+    return value
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0.0
+    return float(value)
+
+
+def _iso(epoch: float) -> str:
+    try:
+        when = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a corrupt second in a hand-edited summary
+        return ""
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_iso(text: Any) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(seconds=1)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(obj: Any, key: str) -> list[dict[str, Any]]:
+    """The mappings in obj[key]: a hand-edited or truncated summary must not crash a report."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

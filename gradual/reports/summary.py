@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 SCHEMA = "gradual.summary/1"
+MIN_WINDOW_S = 0.25  # shorter tail windows of a phase are not plotted (their requests stay in the totals)
 
 
 def iso(epoch: float | None) -> str | None:
@@ -115,6 +116,11 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
             windows = {w["t"]: w for w in result.stats.scenario_totals(record.name, scen.name).window_series()}
             seconds = max(int(record.duration_s + 0.999), max(windows, default=-1) + 1)
             for sec in range(seconds):
+                # The phase's last second is usually cut short: rates are per second of coverage, and
+                # a sliver under MIN_WINDOW_S is left out rather than shown as a false drop or spike.
+                window_s = min(1.0, record.duration_s - sec) if record.duration_s > sec else 1.0
+                if window_s < MIN_WINDOW_S:
+                    continue
                 # The sample taken at the end of this second (ticks are about a second apart).
                 near = min(samples, key=lambda smp: abs(smp.t - (sec + 1)), default=None)
                 users = near.users.get(scen.name, 0) if near is not None else 0
@@ -124,8 +130,9 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
                     "scenario": scen.name,
                     "t": sec,
                     "users": users,
-                    "rps": w["count"] if w else 0,
-                    "failures_per_s": w["failures"] if w else 0,
+                    "window_s": round(window_s, 3),
+                    "rps": round(w["count"] / window_s, 3) if w else 0,
+                    "failures_per_s": round(w["failures"] / window_s, 3) if w else 0,
                     "p50": w["p50"] if w else None,
                     "p95": w["p95"] if w else None,
                     "p99": w["p99"] if w else None,

@@ -54,9 +54,11 @@ class Checker:
             if required:
                 self.error(path, "is required (a string)", line_of(m, key))
             return default
-        if not isinstance(value, str) or (required and not value.strip()):
-            found = "an empty string" if isinstance(value, str) else type_name(value)
-            self.error(path, f"expected a string, found {found}", line_of(m, key))
+        if not isinstance(value, str):
+            self.error(path, f"expected a string, found {type_name(value)}", line_of(m, key))
+            return default
+        if required and not value.strip():
+            self.error(path, "must not be empty", line_of(m, key))
             return default
         return value
 

@@ -21,9 +21,10 @@ _REQUEST_ARGS = ("name", "url", "params", "http_method", "expected_response_time
 class DecoratorError(TypeError):
     """A decorator used wrongly; the message says how to use it, ``key`` which decorator (and request)."""
 
-    def __init__(self, message: str, key: str = "") -> None:
+    def __init__(self, message: str, key: str = "", line: int | None = None) -> None:
         super().__init__(message)
         self.key = key
+        self.line = line  # the decorated function's first line, when the error is about a function
 
 
 @dataclass
@@ -134,6 +135,7 @@ def on_call_completion(name: str | Callable[..., Any] | None = None) -> Callable
         raise DecoratorError(
             "@on_call_completion needs the name of a request: @on_call_completion(name=\"get_user_data\")",
             "@on_call_completion",
+            _line(name) if callable(name) else None,
         )
     key = f"@on_call_completion {name}"
 
@@ -168,6 +170,7 @@ def _check_arity(fn: Callable[..., Any], key: str, what: str) -> None:
             f"{decorator} function {fn_name!r} must take no argument or one ({what}), "
             f"it requires {len(required)}: give the others default values",
             key,
+            _line(fn),
         )
     keyword_only = [
         p.name for p in sig.parameters.values() if p.default is p.empty and p.kind == p.KEYWORD_ONLY
@@ -177,6 +180,7 @@ def _check_arity(fn: Callable[..., Any], key: str, what: str) -> None:
             f"{decorator} function {fn_name!r} has required keyword-only argument(s) "
             f"{', '.join(keyword_only)}: the engine passes at most one positional argument ({what})",
             key,
+            _line(fn),
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from .checks import Checker
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
-from .requests import load_request_file
+from .requests import helper_files, load_request_file
 from .thresholds import Threshold, parse_thresholds
 from .yamlfile import line_of, load_yaml
 
@@ -228,6 +228,7 @@ def _scenario(
                 files.append(request_file)
                 pool = _load_requests(check, request_file, f"{path}.request_file",
                                       line_of(scen, "request_file"))
+                files.extend(helper_files(request_file))  # shipped to workers with the request file
                 pool_key = str(rel)
         else:
             pool = None

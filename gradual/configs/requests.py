@@ -231,8 +231,30 @@ def _import_error(path: Path, exc: BaseException) -> ConfigError:
         if Path(frame.filename) == path:
             line = frame.lineno
     if isinstance(exc, DecoratorError):
-        return ConfigError.single(path, exc.key, str(exc), line)
+        # A function's own line is exact on every Python version; the frame line of a decorator
+        # application is the `@` line on some and the `def` line on others.
+        return ConfigError.single(path, exc.key, str(exc), exc.line or line)
     return ConfigError.single(path, "", f"error while importing: {type(exc).__name__}: {exc}", line)
+
+
+_helpers: dict[Path, set[Path]] = {}  # request-file folder -> helper modules imported from below it
+
+
+def _note_helpers(path: Path, modules: Any) -> None:
+    """Remember modules a request file imported from its own folder: workers need them in the bundle."""
+    folder = path.parent.resolve()
+    found = _helpers.setdefault(folder, set())
+    for module in modules:
+        file = getattr(module, "__file__", None)
+        if file and file.endswith(".py"):
+            resolved = Path(file).resolve()
+            if resolved.is_relative_to(folder) and resolved != path.resolve():
+                found.add(resolved)
+
+
+def helper_files(path: Path) -> list[Path]:
+    """Python modules that request files in ``path``'s folder imported from that folder (sorted)."""
+    return sorted(_helpers.get(path.parent.resolve(), ()))
 
 
 def load_request_module(path: Path) -> dict[str, RequestConfig]:
@@ -249,6 +271,7 @@ def load_request_module(path: Path) -> dict[str, RequestConfig]:
     if folder not in sys.path:
         sys.path.append(folder)
     sys.modules[name] = module
+    before = set(sys.modules)
     with collecting() as found:
         try:
             spec.loader.exec_module(module)
@@ -258,6 +281,7 @@ def load_request_module(path: Path) -> dict[str, RequestConfig]:
         except BaseException as exc:  # any import-time failure, SystemExit included, is the user's file
             sys.modules.pop(name, None)
             raise _import_error(path, exc) from None
+    _note_helpers(path, (sys.modules[m] for m in set(sys.modules) - before - {name}))
     issues: list[ConfigIssue] = []
     by_name: dict[str, Any] = {}
     for spec_ in found.requests:

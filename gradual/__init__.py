@@ -3,8 +3,10 @@
 What users and plugin authors import lives here; everything else is internal.
 """
 
+from . import events
 from .configs.decorators import on_call_completion, request
+from .plugins.base import BackgroundPlugin, EventPlugin, Plugin
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "on_call_completion", "request"]
+__all__ = ["BackgroundPlugin", "EventPlugin", "Plugin", "__version__", "events", "on_call_completion", "request"]

@@ -7,6 +7,7 @@ Exit codes (DESIGN.md): 0 success, 1 a threshold failed, 2 bad usage or configur
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run N local worker processes over loopback (default: the in-process engine)")
+    _plugin_option(p)
     _report_options(p)
 
     p = sub.add_parser("master", help="run a test on a cluster: wait for workers, split the load, aggregate")
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"ZeroMQ port (default {DEFAULT_PORT})")
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
+    _plugin_option(p)
     _report_options(p, http_port=DEFAULT_HTTP_PORT)
 
     p = sub.add_parser("worker", help="connect to a master and run the load it assigns")
@@ -75,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="stay up for run after run instead of exiting at quit")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
+    p = sub.add_parser("plugins", help="list installed plugins (and a config's), their source and state")
+    p.add_argument("config", type=Path, nargs="?", help="also resolve the plugins this test config names")
+    p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    _plugin_option(p)
+    p.add_argument("--events", action="store_true", help="list the events plugins can handle, with their arguments")
+
     p = sub.add_parser("report", help="re-render reports from a saved summary JSON")
     p.add_argument("summary", type=Path, help="a summary written by --json")
     _report_files(p)
@@ -86,11 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plugin_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plugin", action="append", default=[], metavar="NAME",
+                   help="also load the installed plugin NAME (entry point in group gradual.plugins); repeatable")
+
+
 def _report_options(p: argparse.ArgumentParser, http_port: int = 0) -> None:
     _report_files(p)
     p.add_argument("--quiet", action="store_true", help="no live table, only the final summary")
-    default = "off" if http_port == 0 else str(http_port)
-    p.add_argument("--http-port", type=int, default=http_port, metavar="PORT",
+    # None = the default port, used only if it is free; a port given explicitly must be served.
+    default = "off" if http_port == 0 else f"{http_port}, skipped with a warning when taken"
+    p.add_argument("--http-port", type=int, default=0 if http_port == 0 else None, metavar="PORT",
                    help=f"serve /metrics (Prometheus) and /status on this port, 0 = off (default {default})")
 
 
@@ -103,6 +118,15 @@ def _report_files(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # `gradual run ... | head`: the reader left; that is not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -132,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _worker(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "plugins":
+        from .plugins.listing import plugins_command
+
+        return plugins_command(args.config, args.request_config, args.plugin, show_events=args.events)
     parser.error(f"unknown command {args.command}")  # argparse already rejects it; kept for type checkers
     return EXIT_USAGE
 
@@ -150,6 +178,12 @@ def _load(config: Path, request_config: Path | None) -> RunConfig | None:
     return run
 
 
+def _with_cli_plugins(run: RunConfig, args: argparse.Namespace) -> RunConfig:
+    from .plugins.runtime import with_cli_plugins
+
+    return with_cli_plugins(run, getattr(args, "plugin", None) or [])
+
+
 def _logging(level: str) -> None:
     import logging
 
@@ -161,6 +195,7 @@ def _run_local(config: Path, request_config: Path | None, args: argparse.Namespa
     run = _load(config, request_config)
     if run is None:
         return EXIT_USAGE
+    run = _with_cli_plugins(run, args)
     if args.workers < 0:
         print("error: --workers must be 0 or more", file=sys.stderr)
         return EXIT_USAGE
@@ -183,6 +218,7 @@ def _master(args: argparse.Namespace) -> int:
     run = _load(args.config, args.request_config)
     if run is None:
         return EXIT_USAGE
+    run = _with_cli_plugins(run, args)
     import zmq
 
     from .master.zmq_link import ZmqLink
@@ -246,18 +282,28 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
         observers.append(CsvReporter(targets["csv"]))  # written during the run, completed at the end
     controller = Controller(run, link, observers=observers)
     api = None
-    if args.http_port:
+    http_port = DEFAULT_HTTP_PORT if args.http_port is None else args.http_port
+    if http_port:
         from .master.http_api import HttpApi
 
         bind = getattr(args, "bind", "127.0.0.1")
         try:
-            api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, args.http_port)
+            api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, http_port)
             api.start()
         except OSError as exc:
-            print(f"error: cannot serve the HTTP API on port {args.http_port}: {exc.strerror or exc}",
-                  file=sys.stderr)
-            link.close(EXIT_USAGE)
-            return EXIT_USAGE
+            api = None
+            reason = f"cannot serve the HTTP API on port {http_port}: {exc.strerror or exc}"
+            if args.http_port is not None:
+                print(f"error: {reason}", file=sys.stderr)
+                link.close(EXIT_USAGE)
+                return EXIT_USAGE
+            print(f"warning: {reason}; running without it (choose one with --http-port)", file=sys.stderr)
+    env = _plugins(run, link, controller, api)
+    if env is None:
+        if api is not None:
+            api.stop()
+        link.close(EXIT_ABORTED)
+        return EXIT_ABORTED
     handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
     term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
     try:
@@ -265,6 +311,7 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     except LinkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         link.close(EXIT_ABORTED)
+        env.close()
         return EXIT_ABORTED
     finally:
         handler.cancel()
@@ -273,6 +320,8 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
             api.stop()
     if result.interrupted:
         code = EXIT_INTERRUPTED
+    elif result.stop_exit_code is not None:
+        code = result.stop_exit_code
     elif result.aborted_by is not None or not all(v.passed for v in result.verdicts):
         code = EXIT_THRESHOLD
     else:
@@ -280,8 +329,40 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     link.close(code)
     result.workers = link.workers()
     summary = build_summary(result, code)
+    code = _quitting(env, result, summary, code)
     write_reports(summary, targets)
     console.final(summary)
+    return code
+
+
+def _plugins(run: RunConfig, link: Any, controller: Any, api: Any) -> Any:
+    """The node's Environment with its plugins loaded, or None (printed) when a required one failed."""
+    from .plugins.environment import LOCAL, MASTER, Environment
+
+    # The in-process link runs the engine here too: local mode is both roles in one process.
+    engine = getattr(link, "engine", None)
+    env = Environment(LOCAL if engine is not None else MASTER, run, controller=controller, engine=engine,
+                      http_api=api, worker_id=getattr(link, "WORKER_ID", None) if engine is not None else None)
+    controller.environment = env
+    fatal = env.plugins.activate(run.plugins)
+    if fatal is not None:
+        print(f"error: {fatal}: the run is aborted", file=sys.stderr)
+        env.close()
+        return None
+    return env
+
+
+def _quitting(env: Any, result: Any, summary: dict[str, Any], code: int) -> int:
+    """Fire quitting (a listener may set env.process_exit_code), close the plugins, note both in the summary."""
+    from . import events
+
+    events.quitting.fire(environment=env, exit_code=code, summary=summary)
+    if env.process_exit_code is not None:
+        code = int(env.process_exit_code)
+    env.close()
+    summary["run"]["exit_code"] = code
+    summary["run"]["stop_reason"] = result.stop_reason
+    summary["plugins"] = env.plugins.report()
     return code
 
 

@@ -10,10 +10,11 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import gevent
 
+from gradual import events as event_hooks
 from gradual import plan
 from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
 from gradual.stats import RunStats
@@ -62,6 +63,8 @@ class RunResult:
     interrupted: bool = False
     verdicts: list[Verdict] = field(default_factory=list)
     aborted_by: Verdict | None = None
+    stop_reason: str | None = None  # why stop() ended the run early (a plugin), if it did
+    stop_exit_code: int | None = None  # the exit code stop() asked for
 
 
 class Observer(Protocol):
@@ -80,6 +83,9 @@ class Controller:
         self.phase: PhaseConfig | None = None
         self.targets: dict[str, int] = {}
         self._interrupted = False
+        self._stop: tuple[str, int] | None = None  # (reason, exit code) from stop()
+        self.environment: Any = None  # the plugins' Environment: handed to every event this controller fires
+        self._connected: dict[str, str] = {}  # live workers as last reported by events: id -> host
         self.state = "starting"
         self.aborted_by: Verdict | None = None
         self.expected = {
@@ -95,13 +101,20 @@ class Controller:
         """Ctrl-C: stop the current phase now and skip the rest; the summary is still written."""
         self._interrupted = True
 
+    def stop(self, reason: str, exit_code: int = 1) -> None:
+        """End the run early on purpose (a plugin's watchdog): like Ctrl-C, but the run exits with
+        ``exit_code`` (1 by default, 3 for a broken required plugin) instead of 130. The first stop wins."""
+        if self._stop is None:
+            log.warning("stopping the run: %s", reason)
+            self._stop = (reason, exit_code)
+
     @property
     def interrupted(self) -> bool:
         return self._interrupted
 
     @property
     def stopping(self) -> bool:
-        return self._interrupted or self.aborted_by is not None
+        return self._interrupted or self.aborted_by is not None or self._stop is not None
 
     def durations(self, now: float | None = None) -> dict[str, float]:
         """Seconds each phase ran so far (the current one up to ``now``)."""
@@ -115,6 +128,8 @@ class Controller:
         self.state = "waiting for workers"
         self.link.start()
         self.state = "running"
+        self._watch_workers()
+        self._fire(event_hooks.test_start, run=self.run)
         for index, phase in enumerate(self.run.phases):
             if self.stopping:
                 break
@@ -128,11 +143,35 @@ class Controller:
         if self.aborted_by is not None:
             # The abort verdict stands even if the whole-run value recovered after the stop.
             verdicts = [self.aborted_by if v.threshold is self.aborted_by.threshold else v for v in verdicts]
-        return RunResult(
+        result = RunResult(
             run=self.run, stats=self.stats, phases=self.phases, workers=self.link.workers(),
             started_at=self.started_at, ended_at=time.time(), samples=self.samples,
             interrupted=self._interrupted, verdicts=verdicts, aborted_by=self.aborted_by,
+            stop_reason=self._stop[0] if self._stop else None, stop_exit_code=self._stop[1] if self._stop else None,
         )
+        self._fire(event_hooks.test_stop, run=self.run, result=result)
+        return result
+
+    def _fire(self, hook: event_hooks.EventHook, **kwargs: Any) -> None:
+        if hook.listeners:
+            hook.fire(environment=self.environment, **kwargs)
+
+    @property
+    def role(self) -> str:
+        return str(getattr(self.environment, "role", "master"))
+
+    def _watch_workers(self) -> None:
+        """Fire worker_connect / worker_lost for the live workers that changed since the last look."""
+        live = {w.id: w.host for w in self.link.live_workers()}
+        for wid, host in live.items():
+            if wid not in self._connected:
+                self._fire(event_hooks.worker_connect, worker_id=wid, host=host)
+        gone = [wid for wid in self._connected if wid not in live]
+        for wid in gone:
+            view = next((w for w in self.link.workers() if w.id == wid), None)
+            self._fire(event_hooks.worker_lost, worker_id=wid, host=self._connected[wid],
+                       lost=bool(view is not None and view.lost))
+        self._connected = live
 
     def _wait(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -146,6 +185,7 @@ class Controller:
         record = PhaseRecord(phase.name, index, time.time())
         self.phases.append(record)
         self.link.phase_start(phase.name, index)
+        self._fire(event_hooks.phase_start, phase=phase.name, index=index, role=self.role)
         t0 = record.t0 = time.monotonic()
         closed = [s for s in phase.scenarios if not s.run_once]
         once = [s for s in phase.scenarios if s.run_once]
@@ -160,14 +200,15 @@ class Controller:
         i = 0
         while True:
             now = time.monotonic()
-            due = False
+            stepped: list[str] = []
             while i < len(events) and t0 + events[i][0] <= now:
                 _, name, target = events[i]
                 self.targets[name] = target
                 i += 1
-                due = True
-            if due:
+                stepped.append(name)
+            if stepped:
                 self._dispatch(phase)
+                self._steps_reached(phase, stepped)
             if now >= next_tick:
                 self._collect(phase, now - t0)
                 next_tick += self.tick * max(1, int((now - next_tick) / self.tick) + 1)
@@ -186,6 +227,17 @@ class Controller:
         self.link.phase_stop(phase.name, stop_timeout)
         record.duration_s = time.monotonic() - t0
         self._collect(phase, record.duration_s)
+        self._fire(event_hooks.phase_stop, phase=phase.name, index=index, duration_s=record.duration_s,
+                   role=self.role)
+
+    def _steps_reached(self, phase: PhaseConfig, names: list[str]) -> None:
+        if not event_hooks.spawning_complete.listeners:
+            return
+        for name in dict.fromkeys(names):
+            scen = next(s for s in phase.scenarios if s.name == name)
+            target = self.targets[name]
+            self._fire(event_hooks.spawning_complete, phase=phase.name, scenario=name, user_count=target,
+                       final=target >= scen.max_concurrency)
 
     def _dispatch(self, phase: PhaseConfig) -> None:
         """Send every live worker its absolute share of each closed scenario's current target."""
@@ -229,6 +281,8 @@ class Controller:
         failures: dict[str, int] = {}
         for source, batch in batches:
             self.stats.merge(batch, source=source)
+            if batch.custom:
+                self._fire(event_hooks.worker_report, worker_id=source, data=batch.custom)
             for entry in batch.entries:
                 if entry.phase == phase.name:
                     counts[entry.scenario] = counts.get(entry.scenario, 0) + entry.count
@@ -239,6 +293,7 @@ class Controller:
                 if worker.id not in live:
                     self.stats.forget_users(worker.id)
             self._dispatch(phase)
+            self._watch_workers()
         self._check_aborts(phase, t)
         users = {s.name: self.stats.users(phase.name, s.name) for s in phase.scenarios}
         record = self.phases[-1]

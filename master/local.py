@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from gradual.configs.model import RunConfig
 from gradual.plan import Batch
+from gradual.plugins.runtime import report_to_master
 from gradual.runners.engine import Engine
 from gradual.stats import StatsBatch
 
@@ -40,6 +41,8 @@ class InProcessLink(Link):
 
     def poll(self) -> tuple[list[tuple[str, StatsBatch]], bool]:
         batch = self.engine.drain()
+        # The worker side of report_to_master happens here in local mode, as in the agent's flush.
+        batch.custom = report_to_master(batch.custom, self.WORKER_ID)
         return [(self.WORKER_ID, batch)], False
 
     def done(self, phase: str) -> set[str]:

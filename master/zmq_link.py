@@ -45,6 +45,7 @@ from gradual.proto import (
 
 from gradual.configs.model import RunConfig
 from gradual.plan import Batch
+from gradual.plugins.runtime import cli_plugin_names
 from gradual.stats import StatsBatch
 
 from .link import Link, LinkError, WorkerView
@@ -54,13 +55,25 @@ log = logging.getLogger("gradual.master")
 
 STOP_GRACE = 5.0  # beyond stop_timeout, how long phase_stop waits for workers' last batches
 QUIT_GRACE = 2.0  # how long close() waits for workers to say bye
+LIVENESS_CHECK = 0.1  # seconds between looks for silent workers (heartbeats still go once an interval)
+
+
+def _shown(peer: str) -> str:
+    # Routing ids come off the network (a raw TCP client speaking ZMTP 1.0 picks its own): one with a
+    # newline or other control character would forge log lines, so it is logged as a repr.
+    return peer if peer.isprintable() else repr(peer)
 
 
 def bundle_for(run: RunConfig, run_id: str) -> Bundle:
-    """Every file the run reads, relative to their common folder."""
+    """Every file the run reads (plugin files included), relative to their common folder.
+
+    Plugins named with --plugin are not in the config file: their names travel in the bundle options.
+    """
     files = [Path(f) for f in run.files]
     root = Path(os.path.commonpath([str(f.parent) for f in files]))
-    return Bundle.build(root, run.source, files, run_id=run_id, request_config=run.request_config)
+    options = {"plugins": cli_plugin_names(run)} if cli_plugin_names(run) else None
+    return Bundle.build(root, run.source, files, run_id=run_id, request_config=run.request_config,
+                        options=options)
 
 
 class ZmqLink(Link):
@@ -176,13 +189,16 @@ class ZmqLink(Link):
         for w in self.registry.live():
             self._send(w, PhaseStop(phase, stop_timeout))
         deadline = time.monotonic() + stop_timeout + STOP_GRACE
-        while time.monotonic() < deadline:
+        while True:
             pending = [w for w in self.registry.live() if w.stopped.get(phase, -1) < 0 or w.last_seq < w.stopped[phase]]
             if not pending:
                 return
+            if time.monotonic() >= deadline:
+                break
             gevent.sleep(0.02)
-        log.warning("phase %s: workers %s did not confirm the stop in time", phase,
-                    ", ".join(w.id for w in self.registry.live() if phase not in w.stopped))
+        log.warning("phase %s: workers %s did not confirm the stop in time", phase, ", ".join(
+            w.id if phase not in w.stopped else f"{w.id} (stats {w.last_seq} of {w.stopped[phase]} merged)"
+            for w in pending))
 
     def abort(self) -> None:
         if self.phase is not None:
@@ -228,17 +244,18 @@ class ZmqLink(Link):
             identity = frames[0]
             peer = identity.decode("utf-8", "replace") if identity[:1] != b"\x00" else identity.hex()
             if len(frames) != 2:
-                self.drops.drop(peer, ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}"))
+                shape = ProtocolError(f"expected 1 frame after the identity, got {len(frames) - 1}")
+                self.drops.drop(_shown(peer), shape)
                 continue
             try:
                 msg = decode(frames[1])
             except ProtocolError as exc:
-                self.drops.drop(peer, exc)
+                self.drops.drop(_shown(peer), exc)
                 continue
             try:
                 self._handle(identity, peer, msg)
             except Exception:  # one bad message must not take the master down
-                log.exception("handling %s from %s failed", msg.TYPE, peer)
+                log.exception("handling %s from %s failed", msg.TYPE, _shown(peer))
 
     def _handle(self, identity: bytes, peer: str, msg: Message) -> None:
         w = self.registry.get(peer)
@@ -246,7 +263,7 @@ class ZmqLink(Link):
             self._hello(identity, peer, msg, w)
             return
         if w is None:
-            self.drops.drop(peer, ProtocolError(f"{msg.TYPE} from a worker that did not say hello"))
+            self.drops.drop(_shown(peer), ProtocolError(f"{msg.TYPE} from a worker that did not say hello"))
             return
         w.last_seen = time.monotonic()
         w.identity = identity
@@ -277,11 +294,11 @@ class ZmqLink(Link):
         elif isinstance(msg, Error):
             log.error("worker %s: %s", w.id, msg.message)
         else:
-            self.drops.drop(peer, ProtocolError(f"unexpected message type {msg.TYPE} from a worker"))
+            self.drops.drop(_shown(peer), ProtocolError(f"unexpected message type {msg.TYPE} from a worker"))
 
     def _hello(self, identity: bytes, peer: str, msg: Hello, w: WorkerRecord | None) -> None:
         if msg.worker_id != peer:
-            self.drops.drop(peer, ProtocolError(f"hello names worker {msg.worker_id!r} but came from {peer!r}"))
+            self.drops.drop(_shown(peer), ProtocolError(f"hello names worker {msg.worker_id!r} but came from {peer!r}"))
             return
         if w is None:
             w = WorkerRecord(WorkerView(peer, msg.host, msg.capacity, joined_at=time.time()), identity)
@@ -313,6 +330,7 @@ class ZmqLink(Link):
     def _rejoin(self, w: WorkerRecord) -> None:
         log.warning("worker %s is back after being declared lost", w.id)
         w.view.left_at = None
+        w.view.lost = False  # live again (the warning above keeps the history)
         w.phase = None
         self._changed = True
 
@@ -332,10 +350,16 @@ class ZmqLink(Link):
         self._send(w, Ack(msg.seq))
 
     def _heartbeat(self) -> None:
+        # Liveness is checked more often than heartbeats are sent, so a silent worker is lost after
+        # liveness x interval, not up to one more interval later.
+        next_beat = time.monotonic() + self.heartbeat_interval
         while True:
-            gevent.sleep(self.heartbeat_interval)
+            gevent.sleep(min(LIVENESS_CHECK, self.heartbeat_interval))
             now = time.monotonic()
             limit = self.heartbeat_interval * self.liveness
+            beat = now >= next_beat
+            if beat:
+                next_beat = now + self.heartbeat_interval
             for w in self.registry.connected():
                 if now - w.last_seen > limit:
                     w.view.lost = True
@@ -343,5 +367,5 @@ class ZmqLink(Link):
                     w.state = "lost"
                     self._changed = True
                     log.warning("worker %s lost: silent for %.1fs", w.id, now - w.last_seen)
-                    continue
-                self._send(w, Heartbeat(self.state))
+                elif beat:
+                    self._send(w, Heartbeat(self.state))

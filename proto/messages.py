@@ -11,6 +11,7 @@ import math
 import os
 import re
 import types
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PurePosixPath
@@ -239,6 +240,9 @@ def _check_worker_id(where: str, worker_id: str) -> None:
         raise ProtocolError(
             f"{where}: must be 1-255 UTF-8 bytes not starting with NUL, got {_short(worker_id)}"
         )
+    # Worker ids go into logs and reports: a newline or other control character would forge lines there.
+    if any(unicodedata.category(c) == "Cc" or c in "\u2028\u2029" for c in worker_id):
+        raise ProtocolError(f"{where}: must not contain control characters or line breaks, got {_short(worker_id)}")
 
 
 # --- worker -> master ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gradual import plan
 from gradual.configs import ConfigError, ConfigIssue, RunConfig, load
 
 BROKEN = Path(__file__).resolve().parent / "configs" / "broken"
@@ -368,7 +369,18 @@ def test_any_yaml_either_loads_or_raises_config_error(data: object) -> None:
                 assert issue.message and str(issue)
             return
         assert isinstance(run, RunConfig)
+        assert len(plan.build(run)) == len(run.phases)  # a valid config always has a plan
         for phase in run.phases:
             assert phase.run_time > 0 and math.isfinite(phase.run_time)
             for scen in phase.scenarios:
                 assert 0 <= scen.min_concurrency <= scen.max_concurrency and scen.requests
+
+
+def test_empty_required_strings(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text('runs:\n  name: ""\n  phases:\n    p:\n      run_time: 1\n      scenarios:\n        s:\n'
+                    '          requests: [r]\n          request_file: ""\n'
+                    '          min_concurrency: 1\n          max_concurrency: 1\n')
+    issues = {(i.key, i.line, i.message) for i in _issues(path)}
+    assert issues == {("runs.name", 2, "must not be empty"),
+                      ("runs.phases.p.scenarios.s.request_file", 9, "must not be empty")}

@@ -89,6 +89,8 @@ def test_iterating_user_walks_its_requests_in_order(target: TargetProcess, tmp_p
     # ahead of step3 by at most one and the counts never increase along the journey.
     assert steps[0] > 10
     assert steps[0] >= steps[1] >= steps[2] >= steps[0] - 1
+    # The user's three requests go to one host: one keep-alive connection (+1: the target's control one).
+    assert target.counts()["peak_connections"] == 1 + 1
 
 
 def test_pinned_users_are_spread_round_robin_over_the_requests(target: TargetProcess, tmp_path: Path) -> None:

@@ -47,11 +47,11 @@ def test_users_over_time_follow_the_ramp(target: TargetProcess, tmp_path: Path) 
     assert [(s.offset, s.target) for s in plans["adding"]] == [(0, 1), (1, 3), (2, 5)]
     assert [(s.offset, s.target) for s in plans["doubling"]] == [(0, 1), (1.5, 2), (2.5, 4), (3.5, 6)]
 
-    samples = [s for s in run.summary["series"] if s["phase"] == "ramp" and s["t"] < 4 - EDGE_S]
-    assert len(samples) >= 3, run.summary["series"]
-    for sample in samples:
+    samples = [(t, users) for t, users in run.users_over_time("ramp") if t < 4 - EDGE_S]
+    assert len(samples) >= 3, run.users_over_time("ramp")
+    for t, users in samples:
         for name, steps in plans.items():
-            assert sample["users"][name] in _target_at(steps, sample["t"]), (name, sample)
+            assert users[name] in _target_at(steps, t), (name, t, users)
 
     scenarios = {s["name"]: s for s in run.summary["phases"][0]["scenarios"]}
     assert scenarios["adding"]["peak_users"] == 5
@@ -72,7 +72,7 @@ def test_scenario_without_ramp_holds_min_concurrency(target: TargetProcess, tmp_
 
     assert run.returncode == 0, run.stderr
     assert run.summary is not None
-    users = [s["users"]["flat"] for s in run.summary["series"] if s["t"] < 2.2 - EDGE_S]
+    users = [users["flat"] for t, users in run.users_over_time("steady") if t < 2.2 - EDGE_S]
     assert users and set(users) == {3}
     assert run.summary["phases"][0]["scenarios"][0]["peak_users"] == 3
     assert target.counts()["peak_connections"] == 3 + 1

@@ -37,8 +37,10 @@ from gradual.proto import (
     ProtocolError,
     Quit,
     Ready,
+    RunBatches,
     SetTargets,
     Stats,
+    Stopped,
     Welcome,
     codec,
     decode,
@@ -86,6 +88,8 @@ EXAMPLES: list[Message] = [
     PhaseStop(phase="api_testing", stop_timeout=5.0),
     Ack(seq=7),
     Quit(reason="run finished", exit_code=1),
+    RunBatches(cmd_seq=4, phase="signups", scenario="register", batches=[[0.0, 2.0], [0.5, 4.0]], offset=2),
+    Stopped(phase="api_testing", seq=12),
 ]
 
 

@@ -32,6 +32,7 @@ from gradual.proto import (
     BundleError,
     Bye,
     DropLog,
+    Error,
     Heartbeat,
     Hello,
     Message,
@@ -51,11 +52,14 @@ from gradual.proto import (
 
 from gradual import __version__
 from gradual.plan import Batch
+from gradual.plugins.runtime import WorkerPlugins, report_to_master
 from gradual.runners.engine import Engine
 
 from .bundle import BundleLoadError, LoadedBundle
 
 log = logging.getLogger("gradual.worker")
+
+MASTER_CHECK_INTERVAL = 0.1  # seconds between checks that the master is still talking
 
 
 def default_worker_id() -> str:
@@ -96,6 +100,7 @@ class Agent:
         self._process = psutil.Process()
         self._process.cpu_percent(None)
         self.drops = DropLog(log)
+        self.plugins = WorkerPlugins(self.worker_id)
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.IDENTITY, self.worker_id.encode())
@@ -113,6 +118,7 @@ class Agent:
         finally:
             self._stop_load(0.0)
             self._flush()
+            self.plugins.close()  # after the last batch, so a sink sees every record
             self._send(Bye("quit"))
             gevent.killall(greenlets, block=True)
             self.sock.close(linger=1000)
@@ -172,7 +178,10 @@ class Agent:
         elif isinstance(msg, Bundle):
             self._bundle(msg)
         elif isinstance(msg, PhaseStart):
-            self._phase_start(msg.phase)
+            if msg.phase != self.phase or msg.phase not in self.phases_started:
+                # A repeat for the running phase (the master resends it after a worker was lost and
+                # came back) must not replace its pools: their users would run on, out of reach.
+                self._phase_start(msg.phase)
         elif isinstance(msg, SetTargets):
             if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):
                 assert self.engine is not None
@@ -193,7 +202,7 @@ class Agent:
             if self.serve:
                 self._reset()
             else:
-                self.shutdown(0)
+                self.shutdown(msg.exit_code)
         # Heartbeat: last_master is already updated.
 
     def _fresh(self, cmd_seq: int) -> bool:
@@ -225,10 +234,20 @@ class Agent:
             self.state = "failed"
             self._send(BundleError(str(exc)))
             return
+        engine = Engine(loaded.run)
+        # Plugins load with their bundle: a required one that fails makes the bundle fail (master: exit 3).
+        fatal = self.plugins.start(loaded.run, msg.options, engine)
+        for problem in self.plugins.problems:
+            self._send(Error(problem))
+        if fatal is not None:
+            loaded.remove()
+            self.state = "failed"
+            self._send(BundleError(fatal))
+            return
         if self.bundle is not None:
             self.bundle.remove()
         self.bundle = loaded
-        self.engine = Engine(loaded.run)
+        self.engine = engine
         self.phases_started.clear()
         self.state = "ready"
         self._send(Ready(digest))
@@ -250,12 +269,15 @@ class Agent:
             return
         # Rejoining a phase (after a cut) keeps its origin, so its stats windows stay aligned.
         self.engine.start_phase(phase, keep_origin=phase in self.phases_started)
+        if phase not in self.phases_started:
+            self.plugins.phase_start(phase)
         self.phases_started.add(phase)
         self.phase = phase
 
     def _phase_stop(self, phase: str, timeout: float) -> None:
         if self.engine is not None:
             self.engine.stop_phase(phase, timeout)
+            self.plugins.phase_stop(phase)  # before the flush: its listeners may still add to the batch
         self._flush()
         self.state = "ready"
         self._send(Stopped(phase, self.seq))
@@ -263,15 +285,20 @@ class Agent:
     # -- periodic work ---------------------------------------------------------------------------
     def _tick(self) -> None:
         next_stats = time.monotonic() + STATS_INTERVAL
+        next_beat = time.monotonic()
         while True:
-            gevent.sleep(min(self.heartbeat_interval, STATS_INTERVAL))
+            # The master-timeout check runs far more often than heartbeats: load must stop within
+            # master_timeout of the master's last word, not up to a heartbeat interval later.
+            gevent.sleep(MASTER_CHECK_INTERVAL)
             now = time.monotonic()
             if self.welcomed and now - self.last_master > self.master_timeout:
                 log.warning("master silent for %.1fs: stopping all load, reconnecting", now - self.last_master)
                 self._stop_load(0.0)
                 self.state = "orphaned"
                 self.welcomed = False
-            self._send(self._heartbeat())
+            if now >= next_beat:
+                next_beat = now + self.heartbeat_interval
+                self._send(self._heartbeat())
             if now >= next_stats:
                 next_stats = now + STATS_INTERVAL
                 self._flush()
@@ -292,6 +319,7 @@ class Agent:
             # Nothing is dropped: the recorder keeps accumulating and the next batch carries it all.
             return
         batch = self.engine.drain()
+        batch.custom = report_to_master(batch.custom, self.worker_id)
         if not batch.entries and not batch.custom and not batch.users:
             return
         self.seq += 1
@@ -316,6 +344,7 @@ class Agent:
         """Forget the run (serve mode between runs, or a new master)."""
         self._stop_load(0.0)
         self._flush()
+        self.plugins.close()
         if self.bundle is not None:
             self.bundle.remove()
         self.bundle = None
@@ -325,3 +354,7 @@ class Agent:
         self.state = "idle"
         self.welcomed = False
         self.run_id = None
+        # Stats numbering and unacked batches belong to one run: the next master (a new run) counts
+        # from seq 1, and would either drop the old run's batches as a gap or merge them into its own.
+        self.seq = 0
+        self.unacked.clear()

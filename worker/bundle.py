@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from gradual.proto import Bundle
 
 from gradual.configs import ConfigError, RunConfig, load
+from gradual.configs.errors import ConfigIssue
 from gradual.preflight import check_credentials
 
 
@@ -30,11 +33,23 @@ class LoadedBundle:
             check_credentials(self.run)
         except ConfigError as exc:
             self.remove()
-            prefix = str(self.folder) + "/"
-            raise BundleLoadError("; ".join(str(i).replace(prefix, "") for i in exc.issues)) from None
+            raise BundleLoadError("; ".join(self._relative(i) for i in exc.issues)) from None
         except OSError as exc:
             self.remove()
             raise BundleLoadError(f"cannot write the bundle: {exc}") from None
+
+    def _relative(self, issue: ConfigIssue) -> str:
+        """The issue with bundle paths as the master knows them, whatever this worker's cwd or /tmp link."""
+        prefixes = {str(self.folder) + os.sep, str(self.folder.resolve()) + os.sep}
+        file = issue.file
+        try:
+            file = Path(file).resolve().relative_to(self.folder.resolve()).as_posix()
+        except (OSError, ValueError):
+            pass
+        message = issue.message
+        for prefix in prefixes:
+            message = message.replace(prefix, "")
+        return str(replace(issue, file=file, message=message))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)

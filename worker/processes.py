@@ -39,4 +39,11 @@ def supervise(argv: Sequence[str], count: int, worker_id: str) -> int:
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
-    return max(child.returncode or 0 for child in children)
+    return max(_exit_status(child.returncode) for child in children)
+
+
+def _exit_status(returncode: int | None) -> int:
+    # Popen reports death by signal N as -N; the shell convention 128 + N keeps it from reading as success.
+    if returncode is None:
+        return 0
+    return 128 - returncode if returncode < 0 else returncode

@@ -12,13 +12,14 @@ from typing import Any
 from .checks import Checker
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
+from .plugin_specs import parse_plugins
 from .requests import helper_files, load_request_file
 from .thresholds import Threshold, parse_thresholds
 from .yamlfile import line_of, load_yaml
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
-RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds")
+RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins")
 PHASE_KEYS = ("run_time", "scenarios", "thresholds")
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
@@ -63,6 +64,7 @@ def _run(
     phases: list[PhaseConfig] = []
     shared_name = display_path(req_path) if req_path is not None else None
     thresholds = parse_thresholds(check, runs, "runs")
+    plugins = parse_plugins(check, runs, config, files)
     for phase_name, phase in (phases_map or {}).items():
         parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files, thresholds)
         if parsed is not None:
@@ -80,6 +82,7 @@ def _run(
         request_config=req_path,
         files=tuple(dict.fromkeys(files)),
         thresholds=tuple(thresholds),
+        plugins=tuple(plugins),
         raw=data,
     )
 

@@ -69,6 +69,21 @@ class PhaseConfig:
 
 
 @dataclass(frozen=True)
+class PluginSpec:
+    """One entry of ``runs.plugins`` (or a ``--plugin NAME``): a plugin file or an installed entry point."""
+
+    name: str | None = None  # entry-point name in the "gradual.plugins" group
+    path: Path | None = None  # a plugin file (shipped to workers in the bundle)
+    required: bool = False  # a failure at any stage aborts the run (exit 3) instead of being reported
+    options: Mapping[str, Any] = field(default_factory=dict)  # handed to the plugin as self.options
+    origin: str = "config"  # "config" or "cli" (--plugin); cli names travel to workers in bundle options
+
+    @property
+    def label(self) -> str:
+        return self.name if self.path is None else str(self.path)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     name: str
     phases: tuple[PhaseConfig, ...]
@@ -76,8 +91,9 @@ class RunConfig:
     stop_timeout: float = 5.0
     source: Path = Path(".")
     request_config: Path | None = None
-    files: tuple[Path, ...] = ()  # every file the run reads: config, request files (the bundle)
+    files: tuple[Path, ...] = ()  # every file the run reads: config, request and plugin files (the bundle)
     thresholds: tuple[Threshold, ...] = ()
+    plugins: tuple[PluginSpec, ...] = ()  # runs.plugins, then --plugin names
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def phase(self, name: str) -> PhaseConfig:

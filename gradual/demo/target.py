@@ -603,11 +603,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = exc.strerror or exc
         print(f"demo target: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 2
+    # Handlers go in before the port is announced: a supervisor may signal as soon as it reads it.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, target.stop)
     if args.port_file:
         _write_port_file(args.port_file, target.port)
     print(f"demo target listening on {target.url}", flush=True)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        gevent.signal_handler(signum, target.stop)
     target.serve_forever()
     return 0
 

@@ -24,6 +24,24 @@ def _bar(done: float, total: float) -> str:
     return "[" + "#" * filled + "-" * (BAR - filled) + f"] {done:5.1f}/{total:g}s"
 
 
+def _rate(samples: Any, scenario: str, tick: float) -> float:
+    """Requests/s of ``scenario`` over the interval of the latest sample.
+
+    Divided by the interval actually covered, not by the tick: the sample taken when a phase stops
+    covers a fraction of a tick. So that fraction does not show a burst or a collapse, an interval
+    shorter than half a tick is merged with the one before it.
+    """
+    cur = samples[-1]
+    i = len(samples) - 2
+    count = cur.counts.get(scenario, 0)
+    start = samples[i].t if i >= 0 and samples[i].phase == cur.phase else 0.0
+    if i >= 0 and samples[i].phase == cur.phase and cur.t - start < tick / 2:
+        count += samples[i].counts.get(scenario, 0)
+        start = samples[i - 1].t if i >= 1 and samples[i - 1].phase == cur.phase else 0.0
+    interval = cur.t - start
+    return count / interval if interval > 0 else 0.0
+
+
 class ConsoleReporter:
     """Observer of the controller: ``update`` each tick, ``final`` with the summary."""
 
@@ -62,7 +80,7 @@ class ConsoleReporter:
             hist, count, failures, within = self._scenario_hist(controller.stats, phase.name, scen.name,
                                                                 scen.requests)
             p50, p95, p99 = hist.percentiles((50.0, 95.0, 99.0)) if hist else (0.0, 0.0, 0.0)
-            rate = sample.counts.get(scen.name, 0) / controller.tick
+            rate = _rate(controller.samples, scen.name, controller.tick)
             rows.append((scen.name, sample.users.get(scen.name, 0), rate, p50, p95, p99, count, failures, within))
         elapsed = min(sample.t, phase.run_time)
         header = f"phase {phase.name} ({record.index + 1}/{len(controller.run.phases)}) {_bar(elapsed, phase.run_time)}"

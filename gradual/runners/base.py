@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import socket
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,12 +41,15 @@ class Outcome:
 class UserContext:
     """Per-user state a Python request function may take as its one argument."""
 
-    user: int  # user index within the scenario on this node
+    user: int  # the user's index within its scenario, cluster-wide (offset of this node + local index)
     scenario: str
     phase: str
     iteration: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     _session: Any = None
+    # The engine's keep-alive HTTP clients, one per (host, port, tls, timeout): a journey through
+    # several requests of one host uses one connection, as a browser or a Locust user would.
+    _http_clients: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @property
     def session(self) -> Any:
@@ -56,7 +60,22 @@ class UserContext:
             self._session = requests.Session()
         return self._session
 
+    def http_client(self, key: Hashable, connect: Callable[[], Any]) -> Any:
+        """This user's HTTP client for ``key``, made by ``connect()`` on first use."""
+        client = self._http_clients.get(key)
+        if client is None:
+            client = self._http_clients[key] = connect()
+        return client
+
+    def drop_http_client(self, key: Hashable) -> None:
+        """Close the client for ``key`` (after a failure its connection may be broken); the next use reconnects."""
+        client = self._http_clients.pop(key, None)
+        if client is not None:
+            client.close()
+
     def close(self) -> None:
+        for key in list(self._http_clients):
+            self.drop_http_client(key)
         if self._session is not None:
             self._session.close()
             self._session = None

@@ -53,8 +53,6 @@ class ScenarioPool:
                  rec.slot(self.phase, scen.name, req.name, req.expected_response_time))
             for req in requests
         ]
-        if not ctx.params and requests[0].params:
-            ctx.params = dict(requests[0].params)
         user = User(ctx, steps, once=once, hooks=self.engine.hooks, on_exit=self._exited)
         return user
 
@@ -152,6 +150,10 @@ class Engine:
             self._origins[phase] = time.monotonic()
             self.recorder.set_phase_origin(phase, self._origins[phase])
         for scen in config.scenarios:
+            replaced = self.pools.get((phase, scen.name))
+            if replaced is not None:
+                # Its users would run on with no pool left to stop them: load nobody supervises.
+                replaced.stop(0.0)
             self.pools[(phase, scen.name)] = ScenarioPool(self, phase, scen)
 
     def pool(self, phase: str, scenario: str) -> ScenarioPool:

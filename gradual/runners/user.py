@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gevent import Greenlet, GreenletExit
+import gevent
+from gevent import Greenlet, GreenletExit, get_hub
 
+from .. import events
 from ..configs.decorators import accepts_argument
 from ..configs.model import RequestConfig
 from .base import EXCEPTION, Outcome, RequestRunner, UserContext
@@ -22,17 +24,27 @@ log = logging.getLogger("gradual.engine")
 
 RecordHook = Callable[[CompletionRecord], None]
 
+# A request that never waits on I/O (a Python function that fails at once, a CPU-only function, an
+# answer already buffered) never hands the hub a turn: a user looping on it would starve every other
+# greenlet, the controller's timers and signal handlers included, and the run would never end. So a
+# user yields once the event loop has not gone round for this many of its iterations in a row.
+MAX_ITERATIONS_WITHOUT_LOOP = 8
+
+_failed_hooks: set[RecordHook] = set()
+
 
 class Step:
     """One request as a user runs it: its runner, its stats slot and its callbacks."""
 
-    __slots__ = ("request", "runner", "slot", "callbacks")
+    __slots__ = ("request", "runner", "slot", "callbacks", "params")
 
     def __init__(self, request: RequestConfig, runner: RequestRunner, slot: Any) -> None:
         self.request = request
         self.runner = runner
         self.slot = slot
         self.callbacks = [(cb, accepts_argument(cb)) for cb in request.callbacks]
+        # The user's own copy: a request function may change ctx.params and see it on its next call.
+        self.params: dict[str, Any] = dict(request.params or {})
 
 
 class User(Greenlet):
@@ -66,13 +78,20 @@ class User(Greenlet):
         ctx = self.ctx
         perf = time.perf_counter_ns
         mono = time.monotonic
+        loop = get_hub().loop
+        last_loop = -1
+        busy = 0
         iteration = 0
+        # The request event's own listener list (mutated in place, so this stays live): testing it is
+        # as cheap as testing self.hooks, and with no listener no completion record is built.
+        listeners = events.request.listeners
         try:
             while not self.stopping:
                 step = steps[iteration % n]
                 ctx.iteration = iteration
+                ctx.params = step.params
                 self.current = step
-                wall = time.time_ns() if (step.callbacks or self.hooks) else 0
+                wall = time.time_ns() if (step.callbacks or self.hooks or listeners) else 0
                 t0 = perf()
                 try:
                     outcome = step.runner.run()
@@ -86,11 +105,19 @@ class User(Greenlet):
                 self.current = None
                 step.slot.record(elapsed, mono(), outcome.status, outcome.nbytes, outcome.error_kind,
                                  outcome.error_message)
-                if step.callbacks or self.hooks:
+                if step.callbacks or self.hooks or listeners:
                     self._complete(step, outcome, elapsed, wall, iteration)
                 iteration += 1
                 if self.once:
                     break
+                loop_now = loop.iteration
+                if loop_now != last_loop:
+                    last_loop, busy = loop_now, 0
+                else:
+                    busy += 1
+                    if busy >= MAX_ITERATIONS_WITHOUT_LOOP:
+                        busy = 0
+                        gevent.sleep(0)
         finally:
             self.current = None
             for step in steps:
@@ -124,4 +151,12 @@ class User(Greenlet):
                 log.exception("on_call_completion callback %s for %s raised",
                               getattr(callback, "__name__", callback), req.name)
         for hook in self.hooks:
-            hook(record)
+            try:
+                hook(record)
+            except Exception:  # a broken hook must not end the user (and its load) silently
+                if hook not in _failed_hooks:  # once, not a traceback per request
+                    _failed_hooks.add(hook)
+                    log.exception("completion hook %s raised (further failures are not logged)",
+                                  getattr(hook, "__name__", hook))
+        if events.request.listeners:
+            events.request.fire(record=record)

@@ -61,6 +61,21 @@ class GradualRun:
             out[req["name"]] = out.get(req["name"], 0) + req["count"]
         return out
 
+    def users_over_time(self, phase: str) -> list[tuple[float, dict[str, int]]]:
+        """(seconds since the phase started, users per scenario) for each sample of ``phase``.
+
+        Reads ``series`` (one entry per controller tick) or ``timeseries`` (one entry per scenario and
+        second ``t``, holding the users sampled at the end of that second, i.e. near t + 1).
+        """
+        assert self.summary is not None, f"no JSON summary; stderr:\n{self.stderr}"
+        if "series" in self.summary:
+            return [(s["t"], dict(s["users"])) for s in self.summary["series"] if s["phase"] == phase]
+        by_second: dict[float, dict[str, int]] = {}
+        for entry in self.summary["timeseries"]:
+            if entry["phase"] == phase:
+                by_second.setdefault(entry["t"] + 1.0, {})[entry["scenario"]] = entry["users"]
+        return sorted(by_second.items())
+
     def errors(self, name: str) -> dict[str, int]:
         """Error kind -> count for request ``name``."""
         out: dict[str, int] = {}
@@ -86,7 +101,7 @@ def write_run_config(
     """Write config.yaml (and requests.yaml from ``requests``) to tmp_path; return the config's path.
 
     ``phases`` maps a phase name to ``{"run_time": s, "scenarios": {...}}``; a scenario without a
-    ``request_file`` gets ``requests.yaml``.
+    ``request_file`` gets ``requests.yaml``, one with ``request_file: None`` none at all.
     """
     if requests is not None:
         write_yaml(tmp_path / "requests.yaml", {"requests": dict(requests)})
@@ -101,6 +116,8 @@ def write_run_config(
         for scen_name, scen in phase["scenarios"].items():
             scen = dict(scen)
             scen.setdefault("request_file", "requests.yaml")
+            if scen["request_file"] is None:  # requests from --request-config
+                del scen["request_file"]
             scenarios[scen_name] = scen
         runs["phases"][phase_name] = {"run_time": phase["run_time"], "scenarios": scenarios}
     return write_yaml(tmp_path / "config.yaml", {"runs": runs})

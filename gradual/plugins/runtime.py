@@ -1,0 +1,93 @@
+"""What the links and the worker agent call so plugins behave the same in local mode and on every node.
+
+``report_to_master()`` fires the event on a batch's custom data and keeps only data that can travel;
+``WorkerPlugins`` holds a worker's plugins from one bundle to the next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import msgpack
+
+from .. import events
+from ..configs.model import PluginSpec
+from .environment import WORKER, Environment, current_environment
+
+log = logging.getLogger("gradual.plugins")
+
+
+def with_cli_plugins(run: Any, names: Iterable[str]) -> Any:
+    """``run`` with the ``--plugin NAME`` entry points appended to its plugins (they travel in the bundle options)."""
+    extra = tuple(PluginSpec(name=str(n), origin="cli") for n in names if str(n).strip())
+    return replace(run, plugins=tuple(run.plugins) + extra) if extra else run
+
+
+def cli_plugin_names(run: Any) -> list[str]:
+    return [spec.name for spec in run.plugins if spec.origin == "cli" and spec.name]
+
+
+def report_to_master(data: dict[str, Any], worker_id: str) -> dict[str, Any]:
+    """Fire ``report_to_master`` on ``data`` (a batch's custom dict) and return what can be shipped.
+
+    Data that msgpack cannot pack (or a non-str key) would break the batch on the wire, or only in
+    the cluster and not in local mode: it is dropped, logged, in both modes alike.
+    """
+    if events.report_to_master.listeners:
+        events.report_to_master.fire(environment=current_environment(), data=data, worker_id=worker_id)
+    if not data:
+        return data
+    try:
+        if not all(type(k) is str for k in data):
+            raise TypeError("keys must be str")
+        msgpack.packb(data, use_bin_type=True)
+    except (TypeError, ValueError, OverflowError) as exc:
+        log.error("report_to_master data cannot be sent (%s): dropped keys %s", exc, sorted(map(str, data)))
+        return {}
+    return data
+
+
+class WorkerPlugins:
+    """A worker's plugins: activated for each bundle it loads, closed when that run ends."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+        self.env: Environment | None = None
+        self.problems: list[str] = []
+
+    def start(self, run: Any, options: Mapping[str, Any] | None, engine: Any) -> str | None:
+        """Load the run's plugins for the worker role; the failure of a required plugin, else None."""
+        self.close()
+        names = (options or {}).get("plugins") or []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            names = []
+            log.warning("bundle options.plugins is not a list of names: ignored")
+        env = Environment(WORKER, with_cli_plugins(run, names), engine=engine, worker_id=self.worker_id)
+        fatal = env.plugins.activate(env.run.plugins)
+        self.problems = list(env.plugins.problems)
+        if fatal is not None:
+            env.close()
+            return fatal
+        self.env = env
+        return None
+
+    def phase_start(self, phase: str) -> None:
+        if self.env is not None and (events.phase_start.listeners):
+            events.phase_start.fire(environment=self.env, phase=phase, index=self._index(phase), role=WORKER)
+
+    def phase_stop(self, phase: str) -> None:
+        if self.env is not None and events.phase_stop.listeners:
+            events.phase_stop.fire(environment=self.env, phase=phase, index=self._index(phase), duration_s=None,
+                                   role=WORKER)
+
+    def _index(self, phase: str) -> int | None:
+        names = [p.name for p in getattr(self.env.run, "phases", ())] if self.env is not None else []
+        return names.index(phase) if phase in names else None
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+            self.env = None

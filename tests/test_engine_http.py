@@ -1,0 +1,207 @@
+"""HTTP requests as the server receives them: method, URI and query, JSON body, headers, bearer auth.
+
+The wire-level tests drive the engine's HttpRunner in this process against a small recording server on
+127.0.0.1 (real sockets: it keeps every request's head and body, which the demo target does not); the
+end-to-end tests run `gradual run` against the demo target, which checks bearer tokens itself.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gevent
+import pytest
+from gevent.server import StreamServer
+from support.gradual_run import HTTP_BASE, run_gradual, server_counts, write_run_config
+from support.target import TargetProcess
+
+from gradual.configs.model import HTTP, AuthConfig, RequestConfig
+from gradual.runners import HttpRunner, UserContext
+from gradual.runners.auth import MissingCredentials
+
+
+@dataclass
+class Seen:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+    connection: int  # which accepted connection carried it (0, 1, ...)
+
+
+@dataclass
+class RecordingServer:
+    """Answers every request with 200 "ok" on keep-alive connections and keeps what it received.
+
+    A path starting with /drop is read and recorded, then the connection is closed without an answer.
+    """
+
+    seen: list[Seen] = field(default_factory=list)
+    connections: int = 0
+    server: StreamServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def handle(self, sock: socket.socket, _address: Any) -> None:
+        index = self.connections
+        self.connections += 1
+        reader = sock.makefile("rb")
+        try:
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                method, target, _ = line.decode("latin-1").split(" ", 2)
+                headers: dict[str, str] = {}
+                while (header := reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.decode("latin-1").partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                body = reader.read(int(headers.get("content-length", "0")))
+                self.seen.append(Seen(method, target, headers, body, index))
+                if target.startswith("/drop"):
+                    return  # read the request, then hang up without an answer
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+        finally:
+            reader.close()
+            sock.close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[RecordingServer]:
+    rec = RecordingServer()
+    rec.server = StreamServer(("127.0.0.1", 0), rec.handle)
+    rec.server.start()
+    try:
+        yield rec
+    finally:
+        rec.server.stop(timeout=1)
+
+
+def _send(req: RequestConfig, ctx: UserContext | None = None) -> None:
+    runner = HttpRunner(req, ctx or UserContext(user=0, scenario="s", phase="p"))
+    with gevent.Timeout(5):
+        outcome = runner.run()
+    runner.close()
+    assert outcome.error_kind is None, outcome.error_message
+    assert outcome.status == 200 and outcome.nbytes == 2
+
+
+def test_post_params_are_sent_as_a_json_body(recorder: RecordingServer) -> None:
+    _send(RequestConfig("create", HTTP, f"{recorder.url}/orders", "POST", params={"product": 7, "tags": ["a"]}))
+
+    [seen] = recorder.seen
+    assert (seen.method, seen.target) == ("POST", "/orders")
+    assert seen.headers["content-type"] == "application/json"
+    assert json.loads(seen.body) == {"product": 7, "tags": ["a"]}
+    assert seen.headers["content-length"] == str(len(seen.body))
+
+
+def test_put_and_patch_params_are_a_json_body_too(recorder: RecordingServer) -> None:
+    _send(RequestConfig("put", HTTP, f"{recorder.url}/orders/1", "PUT", params={"qty": 3}))
+    _send(RequestConfig("patch", HTTP, f"{recorder.url}/orders/1", "PATCH", params={"qty": 4}))
+
+    assert [(s.method, s.target, json.loads(s.body)) for s in recorder.seen] == [
+        ("PUT", "/orders/1", {"qty": 3}), ("PATCH", "/orders/1", {"qty": 4}),
+    ]
+
+
+def test_get_and_delete_params_go_to_the_query_string(recorder: RecordingServer) -> None:
+    _send(RequestConfig("search", HTTP, f"{recorder.url}/search?sort=asc", "GET",
+                        params={"q": "red shoes", "size": [41, 42]}))
+    _send(RequestConfig("remove", HTTP, f"{recorder.url}/items", "DELETE", params={"id": 9}))
+
+    get, delete = recorder.seen
+    assert (get.method, get.target) == ("GET", "/search?sort=asc&q=red+shoes&size=41&size=42")
+    assert get.body == b"" and "content-type" not in get.headers
+    assert (delete.method, delete.target, delete.body) == ("DELETE", "/items?id=9", b"")
+
+
+def test_configured_headers_and_bearer_token_from_the_environment_are_sent(
+    recorder: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADUAL_TEST_TOKEN", "t0ken")
+    _send(RequestConfig("me", HTTP, f"{recorder.url}/me", "GET", headers={"Accept": "application/json",
+                                                                         "X-Trace": "abc"},
+                        auth=AuthConfig("bearer", token_env="GRADUAL_TEST_TOKEN")))
+
+    [seen] = recorder.seen
+    assert seen.headers["authorization"] == "Bearer t0ken"
+    assert seen.headers["accept"] == "application/json"
+    assert seen.headers["x-trace"] == "abc"
+    assert seen.headers["host"] == recorder.url.removeprefix("http://")
+
+
+def test_missing_token_variable_is_refused_before_anything_is_sent(
+    recorder: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRADUAL_TEST_TOKEN", raising=False)
+    req = RequestConfig("me", HTTP, f"{recorder.url}/me", auth=AuthConfig("bearer", token_env="GRADUAL_TEST_TOKEN"))
+    with pytest.raises(MissingCredentials, match="GRADUAL_TEST_TOKEN"):
+        HttpRunner(req, UserContext(user=0, scenario="s", phase="p"))
+    assert recorder.seen == []
+
+
+def test_a_users_requests_to_one_server_share_one_keep_alive_connection(recorder: RecordingServer) -> None:
+    ctx = UserContext(user=0, scenario="s", phase="p")
+    runners = [HttpRunner(RequestConfig(name, HTTP, f"{recorder.url}/{name}"), ctx) for name in ("a", "b", "c")]
+    with gevent.Timeout(5):
+        for _ in range(3):
+            for runner in runners:
+                assert runner.run().status == 200
+    for runner in runners:
+        runner.close()
+    ctx.close()
+
+    assert [s.target for s in recorder.seen] == ["/a", "/b", "/c"] * 3
+    assert recorder.connections == 1
+
+
+def test_request_the_server_drops_is_sent_once_and_is_a_connection_failure(recorder: RecordingServer) -> None:
+    ctx = UserContext(user=0, scenario="s", phase="p")
+    dropped = HttpRunner(RequestConfig("dropped", HTTP, f"{recorder.url}/drop"), ctx)
+    fine = HttpRunner(RequestConfig("fine", HTTP, f"{recorder.url}/fine"), ctx)
+    with gevent.Timeout(5):
+        outcome = dropped.run()
+        after = fine.run()
+    ctx.close()
+
+    assert outcome.error_kind == "connection"
+    # Not retried behind the engine's back: one counted request, one request at the server.
+    assert [s.target for s in recorder.seen] == ["/drop", "/fine"]
+    # The broken connection was dropped and the user's next request reconnected.
+    assert after.status == 200
+    assert [s.connection for s in recorder.seen] == [0, 1]
+
+
+def test_bearer_auth_end_to_end_is_accepted_by_the_target(target: TargetProcess, tmp_path: Path) -> None:
+    # The demo target answers 401 unless Authorization carries the token named in X-Require-Auth.
+    check = {"X-Require-Auth": "s3cret"}
+    config = write_run_config(tmp_path, {
+        "auth": {"run_time": 1, "scenarios": {
+            "signed_in": {"requests": ["with_token"], "min_concurrency": 1, "max_concurrency": 1},
+            "anonymous": {"requests": ["without_token"], "min_concurrency": 1, "max_concurrency": 1},
+        }},
+    }, requests={
+        "with_token": {"url": f"{HTTP_BASE}/account", "headers": check,
+                       "auth": {"type": "bearer", "token_env": "GRADUAL_TEST_TOKEN"}},
+        "without_token": {"url": f"{HTTP_BASE}/account/public", "headers": check},
+    })
+    target.reset()
+
+    run = run_gradual(config, target=target, env={"GRADUAL_TEST_TOKEN": "s3cret"})
+
+    assert run.returncode == 0, run.stderr
+    signed, anonymous = run.request("with_token"), run.request("without_token")
+    assert signed["count"] > 10 and signed["failures"] == 0
+    assert signed["status_codes"] == {"200": signed["count"]}
+    assert anonymous["status_codes"] == {"401": anonymous["count"]}
+    assert run.errors("without_token") == {"http": anonymous["count"]}
+    assert server_counts(target) == {"GET /account": signed["count"], "GET /account/public": anonymous["count"]}

@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
     _plugin_option(p)
-    _report_options(p, http_port=DEFAULT_HTTP_PORT)
+    _report_options(p, http_port=DEFAULT_HTTP_PORT, log_level="INFO")
 
     p = sub.add_parser("worker", help="connect to a master and run the load it assigns")
     p.add_argument("--host", required=True, help="the master's host name or address")
@@ -100,9 +100,10 @@ def _plugin_option(p: argparse.ArgumentParser) -> None:
                    help="also load the installed plugin NAME (entry point in group gradual.plugins); repeatable")
 
 
-def _report_options(p: argparse.ArgumentParser, http_port: int = 0) -> None:
+def _report_options(p: argparse.ArgumentParser, http_port: int = 0, log_level: str = "WARNING") -> None:
     _report_files(p)
     p.add_argument("--quiet", action="store_true", help="no live table, only the final summary")
+    p.add_argument("--log-level", default=log_level, help=f"logging level on stderr (default {log_level})")
     # None = the default port, used only if it is free; a port given explicitly must be served.
     default = "off" if http_port == 0 else f"{http_port}, skipped with a warning when taken"
     p.add_argument("--http-port", type=int, default=0 if http_port == 0 else None, metavar="PORT",
@@ -207,7 +208,8 @@ def _run_local(config: Path, request_config: Path | None, args: argparse.Namespa
     from .master.zmq_link import ZmqLink
 
     link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=args.workers, expect_timeout=60.0)
-    with LocalCluster(link.port, args.workers):
+    with LocalCluster(link.port, args.workers) as cluster:
+        link.start_guard = cluster.failed
         return _execute(run, link, args)
 
 

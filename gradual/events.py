@@ -138,6 +138,7 @@ Arguments:
                RunConfig), controller (master/local), engine (worker/local), http_api (master with
                --http-port), worker_id (worker), stop(reason, exit_code), add_route(path, handler)
   role         the same as environment.role
+  runner       what drives the load on this node: the controller (master, local) or the engine (worker)
 """)
 
 test_start = EventHook("test_start", MASTER, """\

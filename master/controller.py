@@ -226,7 +226,7 @@ class Controller:
         stop_timeout = 0.0 if self.stopping else self.run.stop_timeout
         self.link.phase_stop(phase.name, stop_timeout)
         record.duration_s = time.monotonic() - t0
-        self._collect(phase, record.duration_s)
+        self._collect(phase, record.duration_s, final=True)
         self._fire(event_hooks.phase_stop, phase=phase.name, index=index, duration_s=record.duration_s,
                    role=self.role)
 
@@ -275,7 +275,7 @@ class Controller:
         for wid in order:
             self.link.send_batches(wid, phase.name, scen.name, per_worker[wid], starts[wid])
 
-    def _collect(self, phase: PhaseConfig, t: float) -> None:
+    def _collect(self, phase: PhaseConfig, t: float, final: bool = False) -> None:
         batches, changed = self.link.poll()
         counts: dict[str, int] = {}
         failures: dict[str, int] = {}
@@ -296,6 +296,11 @@ class Controller:
             self._watch_workers()
         self._check_aborts(phase, t)
         users = {s.name: self.stats.users(phase.name, s.name) for s in phase.scenarios}
+        if final:
+            # After the stop, workers report 0 users at different moments: the last sample keeps the
+            # users the phase ended with rather than a mix of stopped and not-yet-stopped workers.
+            previous = [smp for smp in self.samples if smp.phase == phase.name]
+            users = dict(previous[-1].users) if previous else {name: 0 for name in users}
         record = self.phases[-1]
         for name, n in users.items():
             record.peak_users[name] = max(record.peak_users.get(name, 0), n)

@@ -49,6 +49,13 @@ class LocalCluster:
             ))
         return self
 
+    def failed(self) -> str | None:
+        """Why the cluster cannot start: a worker process that has already exited."""
+        for i, proc in enumerate(self.procs):
+            if proc.poll() is not None:
+                return f"local worker local-{i + 1} exited with code {proc.returncode} before the run started"
+        return None
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         deadline = time.monotonic() + STOP_WAIT

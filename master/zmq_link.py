@@ -10,7 +10,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gevent
@@ -107,6 +107,8 @@ class ZmqLink(Link):
         self._queue: list[tuple[str, StatsBatch]] = []
         self._changed = False
         self._started = False
+        # Local clusters tell start() when a worker process died, so it need not wait out the timeout.
+        self.start_guard: Callable[[], str | None] | None = None
         self._closed = False
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -133,6 +135,9 @@ class ZmqLink(Link):
             ready = self.registry.live()
             if len(ready) >= self.expect_workers:
                 break
+            problem = self.start_guard() if self.start_guard is not None else None
+            if problem:
+                raise LinkError(problem)
             if time.monotonic() > deadline:
                 raise LinkError(
                     f"only {len(ready)} of {self.expect_workers} workers ready after {self.expect_timeout:g}s"

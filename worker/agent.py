@@ -32,7 +32,6 @@ from gradual.proto import (
     BundleError,
     Bye,
     DropLog,
-    Error,
     Heartbeat,
     Hello,
     Message,
@@ -93,6 +92,7 @@ class Agent:
         self.phases_started: set[str] = set()
         self.cmd_seq = 0
         self.seq = 0
+        self._sent_users: dict = {}
         self.unacked: deque[tuple[int, dict, float]] = deque()
         self.last_master = time.monotonic()
         self.exit_code = 0
@@ -236,9 +236,8 @@ class Agent:
             return
         engine = Engine(loaded.run)
         # Plugins load with their bundle: a required one that fails makes the bundle fail (master: exit 3).
+        # Other plugin failures are logged here, where the plugin ran ("error" is for fatal ones).
         fatal = self.plugins.start(loaded.run, msg.options, engine)
-        for problem in self.plugins.problems:
-            self._send(Error(problem))
         if fatal is not None:
             loaded.remove()
             self.state = "failed"
@@ -320,8 +319,9 @@ class Agent:
             return
         batch = self.engine.drain()
         batch.custom = report_to_master(batch.custom, self.worker_id)
-        if not batch.entries and not batch.custom and not batch.users:
-            return
+        if not batch.entries and not batch.custom and batch.users == self._sent_users:
+            return  # an idle worker whose gauge did not move has nothing to say
+        self._sent_users = dict(batch.users)
         self.seq += 1
         wire = batch.to_wire()
         self.unacked.append((self.seq, wire, time.monotonic()))

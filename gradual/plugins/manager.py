@@ -159,7 +159,8 @@ class PluginManager:
             for rec in list(self.records):
                 if rec.state == wanted and not stage(rec) and self.fatal is not None:
                     return self.fatal
-        events.init.fire(environment=self.env, role=self.env.role)
+        runner = self.env.controller if self.env.controller is not None else self.env.engine
+        events.init.fire(environment=self.env, role=self.env.role, runner=runner)
         return None
 
     def resolve(self, specs: Sequence[PluginSpec]) -> bool:

@@ -300,7 +300,8 @@ class Controller:
             # After the stop, workers report 0 users at different moments: the last sample keeps the
             # users the phase ended with rather than a mix of stopped and not-yet-stopped workers.
             previous = [smp for smp in self.samples if smp.phase == phase.name]
-            users = dict(previous[-1].users) if previous else {name: 0 for name in users}
+            if previous:
+                users = dict(previous[-1].users)
         record = self.phases[-1]
         for name, n in users.items():
             record.peak_users[name] = max(record.peak_users.get(name, 0), n)

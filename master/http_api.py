@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from gevent.pywsgi import WSGIServer
@@ -139,6 +140,9 @@ class HttpApi:
             body = json.dumps(body).encode()
         elif isinstance(body, str):
             body = body.encode()
-        reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}.get(code, "Status")
+        try:
+            reason = HTTPStatus(code).phrase
+        except ValueError:
+            reason = "Status"
         start_response(f"{code} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
         return [body]

@@ -35,7 +35,7 @@ import pytest
 import yaml
 from gradual.proto.constants import DEFAULT_PORT
 
-from gradual.cli import build_parser
+from gradual.cli import DEFAULT_HTTP_PORT, build_parser
 from gradual.configs import load
 from gradual.reports.render import report_dir_targets
 
@@ -210,7 +210,8 @@ def test_image_exposes_the_zeromq_and_http_ports_of_the_master() -> None:
     assert exposed == {str(DEFAULT_PORT), str(HTTP_PORT)}
     master = parse_gradual(["master", "config.yaml"])
     assert master.port == DEFAULT_PORT
-    assert master.http_port == HTTP_PORT, "gradual master serves /status on 8089 by default"
+    # None is "the default port": 8089, used whenever it is free (the container's own port always is).
+    assert master.http_port is None and DEFAULT_HTTP_PORT == HTTP_PORT, "gradual master serves /status on 8089"
 
 
 class _StatusHandler(http.server.BaseHTTPRequestHandler):

@@ -53,6 +53,7 @@ from .registry import Registry, WorkerRecord
 
 log = logging.getLogger("gradual.master")
 
+RECEIVE_BURST = 32  # messages handled before the receiver lets other greenlets run
 STOP_GRACE = 5.0  # beyond stop_timeout, how long phase_stop waits for workers' last batches
 QUIT_GRACE = 2.0  # how long close() waits for workers to say bye
 LIVENESS_CHECK = 0.1  # seconds between looks for silent workers (heartbeats still go once an interval)
@@ -229,17 +230,26 @@ class ZmqLink(Link):
         self.ctx.term()
 
     # -- wire ------------------------------------------------------------------------------------
-    def _send(self, w: WorkerRecord, msg: Message) -> None:
+    def _send_frame(self, w: WorkerRecord, frame: bytes, what: str) -> None:
         try:
-            self.sock.send_multipart([w.identity, encode(msg)], flags=zmq.NOBLOCK)
+            self.sock.send_multipart([w.identity, frame], flags=zmq.NOBLOCK)
         except zmq.Again:
-            log.warning("worker %s is not reading: dropped %s", w.id, msg.TYPE)
+            log.warning("worker %s is not reading: dropped %s", w.id, what)
         except zmq.ZMQError as exc:
             if not self._closed:
-                log.warning("sending %s to worker %s failed: %s", msg.TYPE, w.id, exc)
+                log.warning("sending %s to worker %s failed: %s", what, w.id, exc)
+
+    def _send(self, w: WorkerRecord, msg: Message) -> None:
+        self._send_frame(w, encode(msg), msg.TYPE)
 
     def _receive(self) -> None:
+        received = 0
         while True:
+            received += 1
+            if received % RECEIVE_BURST == 0:
+                # zmq.green's recv only yields when the socket is empty: under a steady backlog the
+                # controller, the liveness check and the signal handlers would never run.
+                gevent.sleep(0)
             try:
                 frames = self.sock.recv_multipart()
             except zmq.ZMQError:
@@ -365,6 +375,7 @@ class ZmqLink(Link):
             beat = now >= next_beat
             if beat:
                 next_beat = now + self.heartbeat_interval
+                frame = encode(Heartbeat(self.state))  # one encode for every worker
             for w in self.registry.connected():
                 if now - w.last_seen > limit:
                     w.view.lost = True
@@ -373,4 +384,4 @@ class ZmqLink(Link):
                     self._changed = True
                     log.warning("worker %s lost: silent for %.1fs", w.id, now - w.last_seen)
                 elif beat:
-                    self._send(w, Heartbeat(self.state))
+                    self._send_frame(w, frame, "heartbeat")

@@ -13,12 +13,12 @@ import math
 import os
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ..stats import Histogram
 from .base import Reporter
+from .summary import iso, parse_iso
 
 STATS_HEADER = [
     "Type", "Name", "Phase", "Scenario",
@@ -78,7 +78,7 @@ class CsvReporter(Reporter):
             return []
         self._seconds_written.add((sample.phase, sec))
         record = next((r for r in reversed(controller.phases) if r.name == sample.phase), None)
-        stamp = "" if record is None else _iso(record.started_at + sec)
+        stamp = "" if record is None else (iso(record.started_at + sec) or "")
         tick = getattr(controller, "tick", 1.0) or 1.0
         rows = []
         for scenario, users in sample.users.items():
@@ -136,12 +136,13 @@ def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
 
 
 def summary_history_rows(summary: dict[str, Any]) -> list[list[Any]]:
-    starts = {str(p.get("name")): _parse_iso(p.get("started_at")) for p in _items(summary, "phases")}
+    starts = {str(p.get("name")): parse_iso(p.get("started_at")) for p in _items(summary, "phases")}
     rows = []
     for point in _items(summary, "timeseries"):
         start = starts.get(str(point.get("phase")))
         t = point.get("t", 0)
-        stamp = "" if start is None or not isinstance(t, (int, float)) or not math.isfinite(t) else _iso(start + t)
+        ok = start is not None and isinstance(t, (int, float)) and math.isfinite(t)
+        stamp = (iso(start + t) or "") if ok else ""
         rows.append([
             stamp, point.get("phase", ""), point.get("scenario", ""), t, point.get("users", ""),
             _num(point.get("rps")), _num(point.get("failures_per_s")),
@@ -245,26 +246,6 @@ def _float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return 0.0
     return float(value)
-
-
-def _iso(epoch: float) -> str:
-    try:
-        when = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):  # a corrupt second in a hand-edited summary
-        return ""
-    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse_iso(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(seconds=1)
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -11,11 +11,12 @@ import hashlib
 import json
 import math
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
 from .base import Reporter
+from .summary import parse_iso
 
 # exit code (DESIGN.md) -> verdict word, CSS class
 VERDICTS = {
@@ -299,12 +300,12 @@ def chart_data(summary: dict[str, Any]) -> dict[str, Any]:
     its end, or to its last window if requests finished during the stop timeout.
     """
     run = _dict(summary.get("run"))
-    run_start = _epoch(run.get("started_at"))
+    run_start = parse_iso(run.get("started_at"))
     phases: list[dict[str, Any]] = []
     index: dict[str, dict[str, Any]] = {}
     cursor = 0.0
     for phase in _items(summary, "phases"):
-        start = _epoch(phase.get("started_at"))
+        start = parse_iso(phase.get("started_at"))
         offset = start - run_start if start is not None and run_start is not None else cursor
         duration = _float(phase.get("duration_s"))
         entry = {"name": _text(phase.get("name", "")), "start": round(offset, 3), "end": round(offset + duration, 3)}
@@ -427,20 +428,8 @@ def _secs(value: Any) -> str:
     return f"{hours}h {minutes:02d}m {seconds:02d}s" if hours else f"{minutes}m {seconds:02d}s"
 
 
-def _epoch(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(seconds=1)
-
-
 def _when(text: Any) -> str:
-    epoch = _epoch(text)
+    epoch = parse_iso(text)
     if epoch is None:
         return _text(text) or "–"
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -5,7 +5,7 @@ Built from the controller's RunResult; `gradual report` re-renders reports from 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 SCHEMA = "gradual.summary/1"
@@ -13,9 +13,27 @@ MIN_WINDOW_S = 0.25  # shorter tail windows of a phase are not plotted (their re
 
 
 def iso(epoch: float | None) -> str | None:
+    """ISO 8601 UTC with milliseconds ("…Z"); None, or a time no calendar holds, gives None."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        when = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a corrupt value in a hand-edited summary
+        return None
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: Any) -> float | None:
+    """The epoch seconds of a summary time (the inverse of ``iso``), or None if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(seconds=1)
 
 
 def _rps(count: int, seconds: float) -> float:

@@ -179,8 +179,8 @@ GOOD_HIST_WIRE = hist_of([5, 5, 3000]).to_wire()
         [3, 5, 3000, 3010, [5, 3, 2548, 0]],
         [3, 5, 3000, 3010, [0, 2, 2548, 1]],  # key below range
         [3, 5, 3000, 3010, [5, 2, 10**9, 1]],  # key above range
-        [3, 4, 3000, 3010, [5, 2, 2548, 1]],  # min below the lowest bucket
-        [3, 5, 2000, 3010, [5, 2, 2548, 1]],  # max below the highest bucket
+        [3, 6, 3000, 3010, [5, 2, 2548, 1]],  # min not in the lowest bucket
+        [3, 5, 9000, 3010, [5, 2, 2548, 1]],  # max not in the highest bucket
         [3, 5, 3000, 1, [5, 2, 2548, 1]],  # impossible sum
         [0, 5, 0, 0, []],  # empty but min set
         [3, 5, 3000, 3010, [[5, 2], [2548, 1]]],
@@ -208,9 +208,7 @@ def test_records_land_in_the_second_since_phase_origin() -> None:
     (entry,) = rec.drain().entries
     assert sorted(entry.windows) == [0, 1, 3]
     assert entry.windows[0][:2] == [3, 0]
-    # Windows travel at 2 significant digits; the key's own histogram keeps full precision.
-    assert entry.windows[0][2] == hist_of([2000, 3000, 1000]).coarsened()
-    assert entry.hist.counts == hist_of([2000, 3000, 1000, 4000, 5000]).counts
+    assert entry.windows[0][2] == hist_of([2000, 3000, 1000])
     assert entry.windows[1][:2] == [1, 0]
     assert entry.windows[3][:2] == [1, 1]
     assert entry.hist == hist_of([2000, 3000, 4000, 5000, 1000])
@@ -617,15 +615,3 @@ def test_empty_totals_report_zeros() -> None:
     assert only_interrupted.window_series() == [
         {"t": 0, "count": 2, "failures": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0}
     ]
-
-
-@given(st.lists(st.integers(min_value=1, max_value=10_000_000), min_size=1, max_size=300))
-def test_coarsened_window_keeps_counts_exact_and_percentiles_within_one_percent(values: list[int]) -> None:
-    exact = sorted(values)
-    coarse = hist_of(values).coarsened()
-    assert (coarse.total, coarse.min, coarse.max, coarse.sum) == (len(values), exact[0], exact[-1], sum(values))
-    assert len(coarse.counts) <= len(hist_of(values).counts)
-    assert Histogram.from_wire(coarse.to_wire()) == coarse
-    for p in (50.0, 95.0, 99.0):
-        want = exact[max(0, math.ceil(p / 100 * len(exact)) - 1)]
-        assert abs(coarse.percentile(p) - want) <= want / 128 + 1

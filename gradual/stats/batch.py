@@ -46,7 +46,7 @@ class KeyDelta:
     windows: dict[int, list[Any]] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
-        """Str-keyed map: the key's full-precision histogram and its (coarsened) per-second windows."""
+        """Str-keyed map; "hist" is None when it equals the sum of the windows' histograms."""
         return {
             "phase": self.phase,
             "scenario": self.scenario,
@@ -58,9 +58,14 @@ class KeyDelta:
             "bytes": self.bytes,
             "status": [[code, n] for code, n in self.status.items()],
             "errors": [[kind, message, n] for (kind, message), n in self.errors.items()],
-            "hist": self.hist.to_wire(),
+            "hist": None if self._hist_is_windows_sum() else self.hist.to_wire(),
             "windows": [[sec, w[0], w[1], w[2].to_wire()] for sec, w in self.windows.items()],
         }
+
+    def _hist_is_windows_sum(self) -> bool:
+        # Every latency is recorded in exactly one window, so a recorder's hist is the sum of its
+        # windows: sending it too would double the batch and the master's decoding work.
+        return bool(self.windows) and self.hist == merged(w[2] for w in self.windows.values())
 
     @classmethod
     def from_wire(cls, obj: Any) -> KeyDelta:

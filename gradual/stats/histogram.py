@@ -17,8 +17,6 @@ MAX_VALUE_US = 3_600_000_000
 SUB_BUCKET_BITS = 11
 SUB_BUCKET_COUNT = 1 << SUB_BUCKET_BITS
 _SUB_MASK = SUB_BUCKET_COUNT - 1
-# Per-second windows keep 8 bits (2 significant digits, buckets at most 1/128 wide): see coarsened().
-WINDOW_DROP_BITS = 3
 
 
 def bucket_key(value_us: int) -> int:
@@ -110,29 +108,6 @@ class Histogram:
         h.sum = self.sum
         return h
 
-    def coarsened(self, drop_bits: int = WINDOW_DROP_BITS) -> Histogram:
-        """The same values at ``drop_bits`` fewer bits of precision (buckets about 2**drop_bits wider).
-
-        Count, min, max and sum stay exact; percentiles move by at most 1 / 2**(SUB_BUCKET_BITS -
-        1 - drop_bits) of the value. Per-second windows are kept this way: they feed charts and
-        ``for:`` thresholds, and a tenth of the buckets is what lets one master merge a thousand
-        workers' batches a second.
-        """
-        keep = SUB_BUCKET_BITS - drop_bits
-        out: dict[int, int] = {}
-        get = out.get
-        for key, n in self.counts.items():
-            v = lowest_equivalent(key)
-            b = v.bit_length() - keep
-            if b > 0:
-                v = (v >> b) << b
-            k = bucket_key(v)
-            out[k] = get(k, 0) + n
-        h = Histogram()
-        h.counts = out
-        h.total, h.min, h.max, h.sum = self.total, self.min, self.max, self.sum
-        return h
-
     def to_wire(self) -> list[Any]:
         return [self.total, self.min, self.max, self.sum, list(chain.from_iterable(self.counts.items()))]
 
@@ -149,7 +124,7 @@ class Histogram:
         keys = flat[0::2]
         ns = flat[1::2]
         # The master decodes thousands of these a second: C-level sums stand in for a per-item type
-        # check (a float or str anywhere makes the sum a float or raise; a bool is a harmless 0/1).
+        # check (a float or str anywhere makes a sum a float or raise; a bool is a harmless 0/1).
         try:
             key_sum, total_n = sum(keys), sum(ns)
         except TypeError:
@@ -175,8 +150,7 @@ class Histogram:
         else:
             if not MIN_VALUE_US <= lo <= hi <= MAX_VALUE_US:
                 raise ValueError("histogram: min/max out of range")
-            # A coarsened histogram's buckets start at or below its min and max, never above them.
-            if lowest > bucket_key(lo) or highest > bucket_key(hi) or highest < lowest:
+            if bucket_key(lo) != lowest or bucket_key(hi) != highest:
                 raise ValueError("histogram: min/max do not match the buckets")
             if not lo * total <= sum_ <= hi * total:
                 raise ValueError("histogram: sum out of range")

@@ -145,13 +145,9 @@ class Slot:
         self.interrupted_count += n
 
     def _take(self) -> KeyDelta:
-        # Latencies were recorded at full precision into their second's window: the key's histogram
-        # is their sum, and the windows travel coarsened (2 significant digits) to keep batches light.
         hist = Histogram()
-        windows = self.windows
-        for w in windows.values():
+        for w in self.windows.values():
             hist.merge(w[2])
-            w[2] = w[2].coarsened()
         delta = KeyDelta(
             phase=self.phase,
             scenario=self.scenario,

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds to wait for them before aborting with exit 3 (default 60)")
     p.add_argument("--bind", default="*", help="address the ZeroMQ port binds to (default: all interfaces)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"ZeroMQ port (default {DEFAULT_PORT})")
+    p.add_argument("--stats-interval", type=float, default=1.0, metavar="S",
+                   help="seconds between each worker's stats batches (default 1; raise it for very large clusters)")
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
     _plugin_option(p)
@@ -217,6 +219,9 @@ def _master(args: argparse.Namespace) -> int:
     if args.expect_workers < 1:
         print("error: --expect-workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    if args.stats_interval <= 0:
+        print("error: --stats-interval must be more than 0 seconds", file=sys.stderr)
+        return EXIT_USAGE
     run = _load(args.config, args.request_config)
     if run is None:
         return EXIT_USAGE
@@ -227,7 +232,8 @@ def _master(args: argparse.Namespace) -> int:
 
     try:
         link = ZmqLink(run, bind=args.bind, port=args.port, expect_workers=args.expect_workers,
-                       expect_timeout=args.expect_workers_timeout, liveness=args.heartbeat_liveness)
+                       expect_timeout=args.expect_workers_timeout, liveness=args.heartbeat_liveness,
+                       stats_interval=args.stats_interval)
     except zmq.ZMQError as exc:
         print(f"error: cannot bind tcp://{args.bind}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE

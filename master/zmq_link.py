@@ -20,6 +20,7 @@ from gradual.proto import (
     HEARTBEAT_LIVENESS,
     MASTER_TIMEOUT,
     MAX_MESSAGE_SIZE,
+    STATS_INTERVAL,
     Ack,
     Bundle,
     BundleError,
@@ -89,6 +90,7 @@ class ZmqLink(Link):
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         liveness: int = HEARTBEAT_LIVENESS,
         master_timeout: float = MASTER_TIMEOUT,
+        stats_interval: float = STATS_INTERVAL,
     ) -> None:
         self.run = run
         self.expect_workers = expect_workers
@@ -96,6 +98,7 @@ class ZmqLink(Link):
         self.heartbeat_interval = heartbeat_interval
         self.liveness = liveness
         self.master_timeout = master_timeout
+        self.stats_interval = stats_interval
         self.run_id = uuid.uuid4().hex[:12]
         self.bundle = bundle_for(run, self.run_id)
         self.digest = self.bundle.digest()
@@ -329,7 +332,7 @@ class ZmqLink(Link):
             log.info("worker %s said hello again", peer)
         w.pid, w.cpu_count, w.last_seen, w.state = msg.pid, msg.cpu_count, time.monotonic(), "loading"
         w.view.capacity = msg.capacity
-        self._send(w, Welcome(peer, self.run_id, self.heartbeat_interval, self.master_timeout))
+        self._send(w, Welcome(peer, self.run_id, self.heartbeat_interval, self.master_timeout, self.stats_interval))
         self._send(w, self.bundle)
 
     def _ready(self, w: WorkerRecord, msg: Ready) -> None:

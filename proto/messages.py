@@ -349,11 +349,13 @@ class Welcome(Message):
     run_id: str
     heartbeat_interval: float
     master_timeout: float
+    stats_interval: float = 1.0  # seconds between stats batches; large clusters may ask for more
 
     def _validate(self) -> None:
         _check_worker_id("welcome.worker_id", self.worker_id)
         _positive("welcome.heartbeat_interval", self.heartbeat_interval)
         _positive("welcome.master_timeout", self.master_timeout)
+        _positive("welcome.stats_interval", self.stats_interval)
 
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")

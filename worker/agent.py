@@ -82,6 +82,7 @@ class Agent:
         self.master_timeout_override = master_timeout
         self.master_timeout = master_timeout or MASTER_TIMEOUT
         self.heartbeat_interval = HEARTBEAT_INTERVAL
+        self.stats_interval = STATS_INTERVAL
         self.serve = serve
         self.state = "connecting"
         self.welcomed = False
@@ -218,6 +219,7 @@ class Agent:
         self.run_id = msg.run_id
         self.welcomed = True
         self.heartbeat_interval = msg.heartbeat_interval
+        self.stats_interval = msg.stats_interval
         self.master_timeout = self.master_timeout_override or msg.master_timeout
         self.cmd_seq = 0
         self._resend()
@@ -283,7 +285,7 @@ class Agent:
 
     # -- periodic work ---------------------------------------------------------------------------
     def _tick(self) -> None:
-        next_stats = time.monotonic() + STATS_INTERVAL
+        next_stats = time.monotonic() + self.stats_interval
         next_beat = time.monotonic()
         while True:
             # The master-timeout check runs far more often than heartbeats: load must stop within
@@ -299,7 +301,7 @@ class Agent:
                 next_beat = now + self.heartbeat_interval
                 self._send(self._heartbeat())
             if now >= next_stats:
-                next_stats = now + STATS_INTERVAL
+                next_stats = now + self.stats_interval
                 self._flush()
                 if self.unacked and now - self.unacked[0][2] > STATS_RESEND_TIMEOUT and self.welcomed:
                     self._resend()

@@ -615,3 +615,30 @@ def test_empty_totals_report_zeros() -> None:
     assert only_interrupted.window_series() == [
         {"t": 0, "count": 2, "failures": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0}
     ]
+
+
+def test_long_run_windows_are_coarsened_behind_the_newest_seconds_and_totals_stay_exact() -> None:
+    from gradual.stats.aggregate import WINDOW_FULL_PRECISION_S
+
+    seconds = WINDOW_FULL_PRECISION_S + 30
+    clock = [0.0]
+    rec = Recorder(clock=lambda: clock[0])
+    rec.set_phase_origin("p", 0.0)
+    slot = rec.slot("p", "s", "r")
+    stats = RunStats()
+    exact: list[int] = []
+    for sec in range(seconds):
+        for i in range(400):
+            value = 5000 + 3 * i + sec  # 400 values a second, dense enough to share 2-digit buckets
+            exact.append(value)
+            slot.record(value * 1000, sec + i / 400)
+        stats.merge(StatsBatch.from_wire(rec.drain().to_wire()), source="w1")
+    totals = stats.get("p", "s", "r")
+    assert totals is not None
+    assert totals.count == len(exact) and totals.hist.sum == sum(exact)
+    assert totals.hist == hist_of(exact)  # whole-run numbers never come from windows
+    old, recent = totals.windows[0][2], totals.windows[seconds - 1][2]
+    assert len(old.counts) < len(recent.counts) / 2
+    assert (old.total, old.min, old.max) == (400, 5000, 5000 + 3 * 399)
+    want = sorted(5000 + 3 * i for i in range(400))[int(0.95 * 400) - 1]
+    assert abs(old.percentile(95.0) - want) <= want / 128 + 1

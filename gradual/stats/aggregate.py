@@ -10,6 +10,8 @@ from typing import Any
 from gradual.stats.batch import KeyDelta, StatsBatch, add_error
 
 AGGREGATED = "Aggregated"
+# Per-second windows this far behind a key's newest second are kept at 2 significant digits.
+WINDOW_FULL_PRECISION_S = 120
 _LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 _WINDOW_PERCENTILES = (50.0, 95.0, 99.0)
 
@@ -97,6 +99,7 @@ class RunStats:
         self._totals: dict[tuple[str, str, str], RequestTotals] = {}
         self.requests_by_source: dict[str, int] = {}
         self.users_by_source: dict[str, dict[tuple[str, str], int]] = {}
+        self._newest: dict[tuple[str, str, str], int] = {}  # newest window second seen per key
 
     def merge(self, batch: StatsBatch, source: str | None = None) -> None:
         n = 0
@@ -107,11 +110,29 @@ class RunStats:
                 dst = self._totals[key] = RequestTotals(*key)
             merge_into(dst, entry)
             n += entry.count
+            if entry.windows:
+                self._age_windows(key, dst, max(entry.windows))
         src = "" if source is None else source
         if source is not None:
             self.requests_by_source[src] = self.requests_by_source.get(src, 0) + n
         # Every batch carries the full gauge, so the latest one replaces what we had.
         self.users_by_source[src] = dict(batch.users)
+
+    def _age_windows(self, key: tuple[str, str, str], dst: RequestTotals, newest: int) -> None:
+        """Coarsen windows that fell WINDOW_FULL_PRECISION_S behind the key's newest second.
+
+        Charts and ``for:`` thresholds read old seconds at 2 significant digits; whole-run numbers
+        never come from windows, so they keep full precision. A late resend merges in either way.
+        """
+        before = self._newest.get(key, -1)
+        if newest <= before:
+            return
+        self._newest[key] = newest
+        windows = dst.windows
+        for sec in range(max(0, before - WINDOW_FULL_PRECISION_S + 1), newest - WINDOW_FULL_PRECISION_S + 1):
+            w = windows.get(sec)
+            if w is not None:
+                w[2] = w[2].coarsened()
 
     def users(self, phase: str, scenario: str) -> int:
         key = (phase, scenario)

@@ -99,6 +99,28 @@ class Histogram:
     def merge_wire(self, wire: Any) -> None:
         self.merge(Histogram.from_wire(wire))
 
+    def coarsened(self, drop_bits: int = 3) -> Histogram:
+        """The same values with ``drop_bits`` fewer bits of precision (buckets 2**drop_bits wider).
+
+        Count, min, max and sum stay exact; a percentile moves by at most 1 / 2**(SUB_BUCKET_BITS - 1 -
+        drop_bits) of its value (1/128 for the default). The master keeps old per-second windows this
+        way, so a long run's memory grows with its length far more slowly.
+        """
+        keep = SUB_BUCKET_BITS - drop_bits
+        out: dict[int, int] = {}
+        get = out.get
+        for key, n in self.counts.items():
+            v = lowest_equivalent(key)
+            b = v.bit_length() - keep
+            if b > 0:
+                v = (v >> b) << b
+            k = bucket_key(v)
+            out[k] = get(k, 0) + n
+        h = Histogram()
+        h.counts = out
+        h.total, h.min, h.max, h.sum = self.total, self.min, self.max, self.sum
+        return h
+
     def copy(self) -> Histogram:
         h = Histogram()
         h.counts = dict(self.counts)

@@ -56,8 +56,11 @@ HOST = "127.0.0.1"
 
 def build_batches(keys: int, rps: int, variants: int, seed: int) -> list[dict[str, Any]]:
     """Wire forms of one-second batches recorded by the real Recorder: `keys` request keys with `rps`
-    requests each, log-normal latencies (median 20 ms), 1% HTTP 500s, straddling a second boundary as
-    a real drain does (windows 0 and 1; the sender shifts them to the current second)."""
+    requests each, log-normal latencies (median 20 ms), 1% HTTP 500s, drained as a real worker drains:
+    just after a phase second ends, so most of a batch is one window and a sliver the next (windows 0
+    and 1; the sender shifts them to the current second)."""
+    from gradual.worker.agent import STATS_ALIGN_DELAY
+
     from gradual.stats import Recorder
 
     out = []
@@ -70,7 +73,7 @@ def build_batches(keys: int, rps: int, variants: int, seed: int) -> list[dict[st
         for slot in slots:
             for i in range(rps):
                 latency_ns = int(rnd.lognormvariate(math.log(20e6), 0.6))
-                end = 0.5 + i / rps
+                end = STATS_ALIGN_DELAY + i / rps
                 if rnd.random() < 0.01:
                     slot.record(latency_ns, end, 500, 120, "http", "HTTP 500")
                 else:

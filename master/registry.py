@@ -15,6 +15,7 @@ class WorkerRecord:
     pid: int = 0
     cpu_count: int = 0
     last_seen: float = field(default_factory=time.monotonic)  # monotonic
+    last_sent: float = 0.0  # monotonic time of the last message the master sent it
     ready: bool = False
     bundle_error: str | None = None
     last_seq: int = 0  # highest stats seq merged (for acks and duplicate drops)

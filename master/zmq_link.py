@@ -236,6 +236,7 @@ class ZmqLink(Link):
     def _send_frame(self, w: WorkerRecord, frame: bytes, what: str) -> None:
         try:
             self.sock.send_multipart([w.identity, frame], flags=zmq.NOBLOCK)
+            w.last_sent = time.monotonic()
         except zmq.Again:
             log.warning("worker %s is not reading: dropped %s", w.id, what)
         except zmq.ZMQError as exc:
@@ -386,5 +387,6 @@ class ZmqLink(Link):
                     w.state = "lost"
                     self._changed = True
                     log.warning("worker %s lost: silent for %.1fs", w.id, now - w.last_seen)
-                elif beat:
+                elif beat and now - w.last_sent >= self.heartbeat_interval / 2:
+                    # Any message is a sign of life to a worker: one that just got an ack needs no beat.
                     self._send_frame(w, frame, "heartbeat")

@@ -7,6 +7,7 @@ once and keeps trying to reconnect. Unacked stat batches are kept (bounded) and 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time
@@ -59,6 +60,9 @@ from .bundle import BundleLoadError, LoadedBundle
 log = logging.getLogger("gradual.worker")
 
 MASTER_CHECK_INTERVAL = 0.1  # seconds between checks that the master is still talking
+# Batches are drained just after a phase second ends, so each carries one whole window per key
+# (and a sliver of the next) instead of halves of two: about half the histogram buckets to merge.
+STATS_ALIGN_DELAY = 0.05
 
 
 def default_worker_id() -> str:
@@ -301,10 +305,19 @@ class Agent:
                 next_beat = now + self.heartbeat_interval
                 self._send(self._heartbeat())
             if now >= next_stats:
-                next_stats = now + self.stats_interval
+                next_stats = self._next_stats(now)
                 self._flush()
                 if self.unacked and now - self.unacked[0][2] > STATS_RESEND_TIMEOUT and self.welcomed:
                     self._resend()
+
+    def _next_stats(self, now: float) -> float:
+        """The next drain: on the phase's second grid (plus STATS_ALIGN_DELAY) while a phase runs."""
+        origin = self.engine.origin(self.phase) if self.engine is not None else None
+        if origin is None:
+            return now + self.stats_interval
+        interval = self.stats_interval
+        elapsed = now - origin - STATS_ALIGN_DELAY
+        return origin + STATS_ALIGN_DELAY + (math.floor(elapsed / interval) + 1) * interval
 
     def _heartbeat(self) -> Heartbeat:
         users = self.engine.total_users() if self.engine is not None else 0

@@ -156,6 +156,10 @@ class Engine:
                 replaced.stop(0.0)
             self.pools[(phase, scen.name)] = ScenarioPool(self, phase, scen)
 
+    def origin(self, phase: str | None) -> float | None:
+        """The monotonic time ``phase`` started here (its stats windows count seconds from it)."""
+        return self._origins.get(phase) if phase is not None else None
+
     def pool(self, phase: str, scenario: str) -> ScenarioPool:
         return self.pools[(phase, scenario)]
 

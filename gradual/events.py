@@ -43,7 +43,7 @@ _owners: list[str] = []
 
 @contextmanager
 def owned_by(owner: str) -> Iterator[None]:
-    """Listeners added inside this block belong to ``owner`` (a plugin name): logs name it, and
+    """Listeners added inside this block belong to ``owner`` (e.g. "plugin 'x'"): logs name it, and
     ``remove_owner(owner)`` removes them when the plugin closes."""
     _owners.append(owner)
     try:
@@ -108,7 +108,7 @@ class EventHook:
         n = self._failures[id(listener)] = self._failures.get(id(listener), 0) + 1
         name = listener_name(listener)
         owner = self._owner.get(id(listener))
-        who = f"{name} (plugin {owner!r})" if owner else name
+        who = f"{name} ({owner})" if owner else name
         if n == 1:
             log.exception("listener %s of event %r raised; the run goes on", who, self.name)
         elif n % REPEAT_LOG_EVERY == 0:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from gradual.proto import Bundle
 
+from gradual import events
 from gradual.configs import ConfigError, RunConfig, load
 from gradual.configs.errors import ConfigIssue
+from gradual.configs.requests import request_file_owner
 from gradual.preflight import check_credentials
 
 
@@ -52,4 +54,6 @@ class LoadedBundle:
         return str(replace(issue, file=file, message=message))
 
     def remove(self) -> None:
+        for file in getattr(self, "run", None).files if hasattr(self, "run") else ():
+            events.remove_owner(request_file_owner(file))
         shutil.rmtree(self.folder, ignore_errors=True)

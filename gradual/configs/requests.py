@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from .. import events
 from .checks import Checker
 from .decorators import DecoratorError, collecting
 from .errors import ConfigError, ConfigIssue, did_you_mean, type_name
@@ -257,6 +258,11 @@ def helper_files(path: Path) -> list[Path]:
     return sorted(_helpers.get(path.parent.resolve(), ()))
 
 
+def request_file_owner(path: Path) -> str:
+    """The events owner of the listeners a request file registers."""
+    return f"request file {path.resolve()}"
+
+
 def load_request_module(path: Path) -> dict[str, RequestConfig]:
     """Import a Python request file in isolation and build a RequestConfig per @request function."""
     if not path.is_file():
@@ -272,7 +278,9 @@ def load_request_module(path: Path) -> dict[str, RequestConfig]:
         sys.path.append(folder)
     sys.modules[name] = module
     before = set(sys.modules)
-    with collecting() as found:
+    # Listeners a request file adds at import belong to it, so a worker serving run after run can
+    # drop them with the file's bundle instead of firing them once more per run.
+    with collecting() as found, events.owned_by(request_file_owner(path)):
         try:
             spec.loader.exec_module(module)
         except KeyboardInterrupt:

@@ -183,7 +183,7 @@ class PluginManager:
             plugin = rec.plugin
             if plugin is not None:
                 try:
-                    with events.owned_by(rec.name):
+                    with events.owned_by(f"plugin {rec.name!r}"):
                         plugin.close()
                 except Exception as exc:
                     self._fail(rec, CLOSE, exc, fatal=False)
@@ -207,7 +207,8 @@ class PluginManager:
     def _resolve_file(self, spec: PluginSpec) -> None:
         assert spec.path is not None
         path = spec.path
-        owner = path.stem
+        name = path.stem
+        owner = f"plugin {name!r}"
         source = f"file {path}"
         try:
             with events.owned_by(owner):
@@ -215,14 +216,14 @@ class PluginManager:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit from a plugin file is the file's failure too
-            rec = self._record(owner, source, spec)
+            rec = self._record(name, source, spec)
             rec.owners.add(owner)
             self._fail(rec, RESOLVE, exc)
             return
         classes = plugin_classes(module)
         if not classes:
             # A file of module-level listeners: nothing to initialize, it is loaded once imported.
-            rec = self._record(owner, source, spec, description=_first_line(module.__doc__))
+            rec = self._record(name, source, spec, description=_first_line(module.__doc__))
             rec.owners.add(owner)
             rec.runs_on = events.BOTH
             rec.state = RESOLVED
@@ -244,9 +245,8 @@ class PluginManager:
             return
         ep = found[0]
         rec = self._record(name, _ep_source(ep), spec)
-        rec.owners.add(name)
         try:
-            with events.owned_by(name):
+            with events.owned_by(f"plugin {name!r}"):
                 obj = ep.load()
         except KeyboardInterrupt:
             raise
@@ -303,7 +303,7 @@ class PluginManager:
             self._fail(rec, INITIALIZE, Refused(f"already running in this process (as {holder!r})"))
             return False
         try:
-            with events.owned_by(rec.name):
+            with events.owned_by(f"plugin {rec.name!r}"):
                 plugin = rec.cls()
                 plugin.name = rec.name
                 plugin.env = self.env
@@ -322,7 +322,7 @@ class PluginManager:
             rec.state = LOADED
             return True
         try:
-            with events.owned_by(rec.name):
+            with events.owned_by(f"plugin {rec.name!r}"):
                 if isinstance(plugin, EventPlugin):
                     events.all_events()[plugin.event].add_listener(plugin.handle_event)
                 if isinstance(plugin, BackgroundPlugin):
@@ -345,7 +345,7 @@ class PluginManager:
                 description: str = "") -> PluginRecord:
         rec = PluginRecord(name=name, source=source, required=spec.required, spec=spec, cls=cls,
                            description=description)
-        rec.owners.add(name)  # what it registers while the manager runs its code is removed with it
+        rec.owners.add(f"plugin {name!r}")  # what it registers while the manager runs its code goes with it
         self.records.append(rec)
         return rec
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gradual import events
 from gradual.proto import Bundle
 from gradual.worker.bundle import LoadedBundle
+
+from gradual import events
 
 REQUESTS = '''
 from gradual import events, request

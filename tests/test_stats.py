@@ -372,7 +372,9 @@ def test_batch_roundtrips_through_msgpack() -> None:
     batch = sample_batch()
     back = StatsBatch.from_wire(roundtrip(batch.to_wire()))
     assert back == batch
-    assert back.entries[0].hist == batch.entries[0].hist
+    # The recorder's hist is the sum of its windows, so it travels as None and stays None decoded.
+    assert back.entries[0].hist is None
+    assert back.entries[0].whole_hist() == batch.entries[0].hist
 
 
 def test_delta_whose_hist_is_not_its_windows_sum_roundtrips_too() -> None:
@@ -642,3 +644,280 @@ def test_long_run_windows_are_coarsened_behind_the_newest_seconds_and_totals_sta
     assert (old.total, old.min, old.max) == (400, 5000, 5000 + 3 * 399)
     want = sorted(5000 + 3 * i for i in range(400))[int(0.95 * 400) - 1]
     assert abs(old.percentile(95.0) - want) <= want / 128 + 1
+
+
+# --- Deferred whole-run histograms: exactness against a plain reference -------------------------
+#
+# RunStats merges a windows-only entry (hist None on the wire: "the sum of the windows") into the
+# windows alone and folds each second into the whole-run histogram once it is sealed. Every number
+# read must still be what plainly merging everything would give.
+
+
+class Reference:
+    """The straightforward aggregation: every entry's whole hist and windows summed with Histogram.merge."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.newest: dict[tuple[str, str, str], int] = {}
+
+    def merge(self, batch: StatsBatch) -> None:
+        for e in batch.entries:
+            key = (e.phase, e.scenario, e.request)
+            r = self.keys.setdefault(key, {"counters": [0, 0, 0, 0, 0], "hist": Histogram(), "windows": {}})
+            for i, n in enumerate((e.count, e.failures, e.interrupted, e.within_expected, e.bytes)):
+                r["counters"][i] += n
+            if e.hist is None:
+                for w in e.windows.values():
+                    r["hist"].merge(w[2])
+            else:
+                r["hist"].merge(e.hist)
+            for sec, (n, failures, h) in e.windows.items():
+                rw = r["windows"].setdefault(sec, [0, 0, Histogram()])
+                rw[0] += n
+                rw[1] += failures
+                rw[2].merge(h)
+            if e.windows:
+                self.newest[key] = max(self.newest.get(key, -1), *e.windows)
+
+    def sum_of(self, keys: list[tuple[str, str, str]]) -> tuple[list[int], Histogram, dict[int, list[Any]]]:
+        counters, hist, windows = [0] * 5, Histogram(), {}
+        for key in keys:
+            r = self.keys[key]
+            counters = [a + b for a, b in zip(counters, r["counters"], strict=True)]
+            hist.merge(r["hist"])
+            for sec, (n, failures, h) in r["windows"].items():
+                w = windows.setdefault(sec, [0, 0, Histogram()])
+                w[0] += n
+                w[1] += failures
+                w[2].merge(h)
+        return counters, hist, windows
+
+
+def same_hist(got: Histogram, want: Histogram) -> None:
+    assert (got.total, got.min, got.max, got.sum) == (want.total, want.min, want.max, want.sum)
+    assert got.counts == want.counts
+    assert got == want
+
+
+def check_totals(t: RequestTotals, counters: list[int], hist: Histogram, windows: dict[int, list[Any]] | None,
+                 full_precision_from: int | None = None) -> None:
+    assert [t.count, t.failures, t.interrupted, t.within_expected, t.bytes] == counters
+    same_hist(t.hist, hist)
+    assert t.whole_hist() == hist
+    ref = RequestTotals("", "", "", hist=hist.copy())
+    assert t.latency_ms() == ref.latency_ms()
+    if windows is None:
+        assert t.windows == {}
+        return
+    assert sorted(t.windows) == sorted(windows)
+    for sec, (n, failures, h) in windows.items():
+        got = t.windows[sec]
+        assert got[:2] == [n, failures]
+        # Coarsened windows keep count, min, max and sum exact; recent ones are exact bucket by bucket.
+        assert (got[2].total, got[2].min, got[2].max, got[2].sum) == (h.total, h.min, h.max, h.sum)
+        if full_precision_from is not None and sec >= full_precision_from:
+            assert got[2] == h
+    assert [s["t"] for s in t.window_series()] == sorted(windows)
+    assert [(s["count"], s["failures"]) for s in t.window_series()] == [tuple(windows[s][:2]) for s in sorted(windows)]
+
+
+def check_all(stats: RunStats, ref: Reference) -> None:
+    from gradual.stats.aggregate import WINDOW_FULL_PRECISION_S
+
+    assert sorted(stats.keys()) == sorted(ref.keys)
+    for key, r in ref.keys.items():
+        t = stats.get(*key)
+        assert t is not None
+        check_totals(t, r["counters"], r["hist"], r["windows"], ref.newest.get(key, -1) - WINDOW_FULL_PRECISION_S + 1)
+    counters, hist, _ = ref.sum_of(list(ref.keys))
+    check_totals(stats.totals(), counters, hist, None)
+    for phase in {k[0] for k in ref.keys}:
+        counters, hist, windows = ref.sum_of([k for k in ref.keys if k[0] == phase])
+        check_totals(stats.phase_totals(phase), counters, hist, windows)
+        for scenario in {k[1] for k in ref.keys if k[0] == phase}:
+            counters, hist, windows = ref.sum_of([k for k in ref.keys if k[:2] == (phase, scenario)])
+            check_totals(stats.scenario_totals(phase, scenario), counters, hist, windows)
+
+
+KEYS = [(p, s, r) for p in ("p1", "p2") for s in ("a", "b") for r in ("GET /", "POST /x", "GET /y")]
+
+
+def random_window(rnd: Any) -> list[Any]:
+    top = rnd.choice((2_000, 200_000, MAX_VALUE_US))
+    values = [rnd.randint(1, top) for _ in range(rnd.randint(0, 40))]
+    interrupted = rnd.randint(0, 2)
+    failures = rnd.randint(0, len(values))
+    return [len(values) + interrupted, failures, hist_of(values)]
+
+
+def random_batch(rnd: Any, now: dict[str, int], source: str) -> StatsBatch:
+    """A batch of several keys: windows straddling the source's current and next second, sometimes a
+    late resend (old seconds, some older than the 120 s full-precision span), jumps ahead, and entries
+    carrying an explicit hist (the windows' sum, something else, or with no windows)."""
+    roll = rnd.random()
+    if roll < 0.05:
+        now[source] += rnd.randint(100, 300)  # a long gap: everything older gets coarsened
+    elif roll < 0.7:
+        now[source] += 1
+    entries = []
+    for key in rnd.sample(KEYS, rnd.randint(1, 6)):
+        sec = now[source]
+        kind = rnd.random()
+        if kind < 0.1:
+            seconds = {max(0, sec - rnd.randint(3, 400))}  # late resend, maybe of a coarsened second
+        elif kind < 0.15:
+            seconds = set()  # interrupted-only or hist-only entry
+        else:
+            seconds = {sec, sec + 1} if rnd.random() < 0.7 else {sec}
+            if rnd.random() < 0.2:
+                seconds.add(max(0, sec - rnd.randint(1, 3)))
+        windows = {s: random_window(rnd) for s in seconds}
+        count = sum(w[0] for w in windows.values()) + rnd.randint(0, 3)
+        failures = min(sum(w[1] for w in windows.values()), count)
+        interrupted = rnd.randint(0, count - failures)
+        explicit = rnd.random()
+        if explicit < 0.15:
+            hist = hist_of([rnd.randint(1, 10**7) for _ in range(rnd.randint(0, 20))])  # not the windows' sum
+        elif explicit < 0.3 or not windows:
+            hist = Histogram()
+            for w in windows.values():
+                hist.merge(w[2])
+        else:
+            hist = None
+        entries.append(KeyDelta(*key, count=count, failures=failures, interrupted=interrupted,
+                                within_expected=rnd.randint(0, count - failures), bytes=rnd.randint(0, 10**6),
+                                status={200: count}, hist=hist, windows=windows))
+    return StatsBatch(entries=entries, users={("p1", "a"): rnd.randint(0, 9)})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32), st.booleans())
+def test_deferred_whole_run_hist_equals_plain_merge_of_everything(seed: int, over_the_wire: bool) -> None:
+    import random
+
+    rnd = random.Random(seed)  # a seed, not st.randoms(): a run draws far more than hypothesis likes
+    stats, ref = RunStats(), Reference()
+    now = {f"w{i}": rnd.randint(0, 5) for i in range(3)}
+    for _ in range(rnd.randint(20, 120)):
+        source = rnd.choice(list(now))
+        batch = random_batch(rnd, now, source)
+        ref.merge(batch)
+        if over_the_wire:
+            batch = StatsBatch.from_wire(roundtrip(batch.to_wire()))
+        stats.merge(batch, source)
+        if rnd.random() < 0.2:  # reads between merges are exact too, and do not disturb what follows
+            key = rnd.choice(list(ref.keys))
+            t = stats.get(*key)
+            assert t is not None
+            same_hist(t.hist, ref.keys[key]["hist"])
+            assert t.latency_ms() == RequestTotals("", "", "", hist=ref.keys[key]["hist"].copy()).latency_ms()
+        if rnd.random() < 0.05:
+            check_all(stats, ref)
+    check_all(stats, ref)
+
+
+def test_reading_mid_stream_is_exact_with_windows_still_pending() -> None:
+    from gradual.stats.aggregate import SEAL_LAG_S
+
+    stats, ref = RunStats(), Reference()
+    rec = Recorder(FakeClock(0.0))
+    rec.set_phase_origin("p", 0.0)
+    slot = rec.slot("p", "s", "r")
+    for step in range(40):
+        for i in range(50):
+            slot.record((1000 + 37 * i + step) * 1000, step * 0.5 + i / 100, 200)
+        batch = StatsBatch.from_wire(roundtrip(rec.drain().to_wire()))
+        assert batch.entries[0].hist is None  # the decode did not rebuild it
+        ref.merge(batch)
+        stats.merge(batch, "w1")
+        t = stats.get("p", "s", "r")
+        assert t is not None
+        assert t._pending and len(t._pending) <= SEAL_LAG_S + 1  # only the newest seconds wait
+        same_hist(t.hist, ref.keys[("p", "s", "r")]["hist"])
+        assert t.hist is t.hist  # cached until the next merge
+        same_hist(stats.totals().hist, ref.keys[("p", "s", "r")]["hist"])
+    check_all(stats, ref)
+
+
+def test_late_resend_of_a_coarsened_second_is_folded_at_full_precision() -> None:
+    from gradual.stats.aggregate import WINDOW_FULL_PRECISION_S
+
+    stats, ref = RunStats(), Reference()
+    for sec in range(WINDOW_FULL_PRECISION_S + 20):
+        values = [5000 + 3 * i + sec for i in range(300)]
+        entry = KeyDelta("p", "s", "r", count=300, hist=None, windows={sec: [300, 0, hist_of(values)]})
+        ref.merge(StatsBatch([entry]))
+        stats.merge(StatsBatch([entry]), "w1")
+    t = stats.get("p", "s", "r")
+    assert t is not None
+    coarse_buckets = len(t.windows[0][2].counts)
+    assert coarse_buckets < 300 / 2  # second 0 was coarsened
+    late = KeyDelta("p", "s", "r", count=2, hist=None, windows={0: [2, 0, hist_of([5001, 777_777])]})
+    ref.merge(StatsBatch([late]))
+    stats.merge(StatsBatch([late]), "w2")
+    same_hist(t.hist, ref.keys[("p", "s", "r")]["hist"])  # bucket for bucket: the late values too
+    assert t.hist.counts[bucket_key(5001)] == ref.keys[("p", "s", "r")]["hist"].counts[bucket_key(5001)]
+    w = t.windows[0]
+    assert (w[0], w[2].total, w[2].max) == (302, 302, 777_777)
+    check_all(stats, ref)
+
+
+def test_explicit_hist_entries_mix_with_windows_only_entries() -> None:
+    stats = RunStats()
+    stats.merge(StatsBatch([KeyDelta("p", "s", "r", count=2, hist=None, windows={5: [2, 0, hist_of([10, 20])]})]))
+    # An explicit hist that is not its windows' sum (say, a plugin's or an old worker's): it is the
+    # whole-run contribution, the windows are the time series only.
+    odd = KeyDelta("p", "s", "r", count=1, hist=hist_of([30]), windows={5: [1, 0, hist_of([99])]})
+    stats.merge(StatsBatch([odd]))
+    stats.merge(StatsBatch([KeyDelta("p", "s", "r", count=1, hist=None, windows={5: [1, 0, hist_of([40])]})]))
+    stats.merge(StatsBatch([KeyDelta("p", "s", "r", count=1, hist=hist_of([50]))]))
+    t = stats.get("p", "s", "r")
+    assert t is not None
+    assert t.hist == hist_of([10, 20, 30, 40, 50])
+    assert t.windows[5][:2] == [4, 0] and t.windows[5][2] == hist_of([10, 20, 99, 40])
+    assert stats.totals().hist == hist_of([10, 20, 30, 40, 50])
+
+
+def test_keydelta_with_hist_none_is_the_sum_of_its_windows_everywhere() -> None:
+    windows = {0: [2, 1, hist_of([10, 20])], 1: [1, 0, hist_of([30])]}
+    d = KeyDelta("p", "s", "r", count=3, failures=1, hist=None, windows=windows)
+    assert d.whole_hist() == hist_of([10, 20, 30])
+    assert d == KeyDelta("p", "s", "r", count=3, failures=1, hist=hist_of([10, 20, 30]), windows=windows)
+    assert d != KeyDelta("p", "s", "r", count=3, failures=1, hist=hist_of([10, 20]), windows=windows)
+    assert d.to_wire()["hist"] is None
+    assert KeyDelta.from_wire(roundtrip(d.to_wire())) == d
+    # merge_into: into a plain KeyDelta (hist None stays None while both sides are window sums) ...
+    dst = KeyDelta("p", "s", "r", hist=None)
+    merge_into(dst, d)
+    assert dst.hist is None and dst.whole_hist() == hist_of([10, 20, 30])
+    merge_into(dst, KeyDelta("p", "s", "r", count=1, hist=hist_of([40])))
+    assert dst.hist == hist_of([10, 20, 30, 40])
+    no_windows = KeyDelta("p", "s", "r", hist=hist_of([1]))
+    merge_into(no_windows, d, windows=False)
+    assert no_windows.hist == hist_of([1, 10, 20, 30]) and no_windows.windows == {}
+    # ... and into RequestTotals, with or without windows.
+    t = RequestTotals("p", "s", "r")
+    merge_into(t, d, windows=False)
+    assert t.hist == hist_of([10, 20, 30]) and t.windows == {}
+    t2 = RequestTotals("p", "s", "r", hist=None, windows={7: [1, 0, hist_of([5])]})
+    assert t2.hist == hist_of([5])
+    merge_into(t2, d)
+    assert t2.hist == hist_of([5, 10, 20, 30]) and sorted(t2.windows) == [0, 1, 7]
+    assert d.whole_hist() == hist_of([10, 20, 30]) and d.hist is None  # src untouched
+
+
+def test_request_totals_copy_and_pickle_keep_the_whole_hist() -> None:
+    import pickle
+
+    stats = RunStats()
+    for sec in range(6):
+        entry = KeyDelta("p", "s", "r", count=1, hist=None, windows={sec: [1, 0, hist_of([sec + 1])]})
+        stats.merge(StatsBatch([entry]))
+    t = stats.get("p", "s", "r")
+    assert t is not None and t._pending
+    want = hist_of([1, 2, 3, 4, 5, 6])
+    for clone in (copy.copy(t), copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+        assert clone.hist == want and clone == t
+        merge_into(clone, KeyDelta("p", "s", "r", count=1, hist=None, windows={5: [1, 0, hist_of([100])]}))
+        assert clone.hist == hist_of([1, 2, 3, 4, 5, 6, 100])
+    assert t.hist == want

@@ -28,8 +28,10 @@ def add_error(errors: dict[tuple[str, str], int], kind: str, message: str, n: in
 class KeyDelta:
     """Counters of one (phase, scenario, request) key; in a batch, since the previous batch.
 
-    count = successes + failures + interrupted; interrupted requests have no latency, so hist.total
-    is count - interrupted. windows maps the second since phase start to [count, failures, Histogram].
+    count = successes + failures + interrupted; interrupted requests have no latency, so the
+    latency histogram's total is count - interrupted. windows maps the second since phase start to
+    [count, failures, Histogram]. hist None means "the sum of the windows' histograms" (what a
+    decoded worker batch carries, so the master never builds it); whole_hist() gives it either way.
     """
 
     phase: str
@@ -42,8 +44,35 @@ class KeyDelta:
     bytes: int = 0
     status: dict[int, int] = field(default_factory=dict)
     errors: dict[tuple[str, str], int] = field(default_factory=dict)
-    hist: Histogram = field(default_factory=Histogram)
+    hist: Histogram | None = field(default_factory=Histogram)
     windows: dict[int, list[Any]] = field(default_factory=dict)
+
+    def whole_hist(self) -> Histogram:
+        """The latency histogram of every request in the delta (built when hist is None: don't mutate)."""
+        hist = self.hist
+        return merged(w[2] for w in self.windows.values()) if hist is None else hist
+
+    def __eq__(self, other: object) -> bool:
+        # By value: hist None and an explicit hist equal to the windows' sum are the same delta.
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, KeyDelta)
+        return (
+            self.phase == other.phase
+            and self.scenario == other.scenario
+            and self.request == other.request
+            and self.count == other.count
+            and self.failures == other.failures
+            and self.interrupted == other.interrupted
+            and self.within_expected == other.within_expected
+            and self.bytes == other.bytes
+            and self.status == other.status
+            and self.errors == other.errors
+            and self.windows == other.windows
+            and self.whole_hist() == other.whole_hist()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def to_wire(self) -> dict[str, Any]:
         """Str-keyed map; "hist" is None when it equals the sum of the windows' histograms."""
@@ -58,14 +87,14 @@ class KeyDelta:
             "bytes": self.bytes,
             "status": [[code, n] for code, n in self.status.items()],
             "errors": [[kind, message, n] for (kind, message), n in self.errors.items()],
-            "hist": None if self._hist_is_windows_sum() else self.hist.to_wire(),
+            "hist": None if self.hist is None or self._hist_is_windows_sum() else self.hist.to_wire(),
             "windows": [[sec, w[0], w[1], w[2].to_wire()] for sec, w in self.windows.items()],
         }
 
     def _hist_is_windows_sum(self) -> bool:
         # Every latency is recorded in exactly one window, so a recorder's hist is the sum of its
         # windows: sending it too would double the batch and the master's decoding work.
-        return bool(self.windows) and self.hist == merged(w[2] for w in self.windows.values())
+        return bool(self.windows) and self.whole_hist() == merged(w[2] for w in self.windows.values())
 
     @classmethod
     def from_wire(cls, obj: Any) -> KeyDelta:
@@ -107,7 +136,9 @@ class KeyDelta:
             if sec in d.windows:
                 raise ValueError("entry.windows: duplicate second")
             d.windows[sec] = [n, failures, Histogram.from_wire(whist)]
-        d.hist = merged(w[2] for w in d.windows.values()) if hist is None else Histogram.from_wire(hist)
+        # None stays None ("the sum of the windows"): merge_into() and RunStats.merge() consume the
+        # windows directly, so rebuilding the sum here would be wasted work on every batch.
+        d.hist = None if hist is None else Histogram.from_wire(hist)
         return d
 
 

@@ -1,0 +1,188 @@
+"""The master's per-batch stats work, in-process: msgpack unpack + StatsBatch.from_wire + RunStats.merge.
+
+Batches are the ones bench_master.py sends: recorded by the real Recorder, `--keys` request keys at
+`--rps` requests a second each, log-normal latencies (median 20 ms), 1% HTTP 500s, drained just after a
+phase second ends, so each key's windows straddle two seconds. K workers send one a second for S
+seconds into one RunStats. Reference measured in the same run: a bare `msgpack.unpackb` loop over the
+same bytes; compare the ratios between runs on a noisy machine, not the µs.
+
+Run:  python benchmarks/bench_aggregate.py
+      python benchmarks/bench_aggregate.py --baseline /tmp/old_stats   # a copy of an older gradual/stats/
+
+--baseline DIR measures DIR's *.py (an older copy of gradual/stats, imported as a separate package) on
+the same frames in the same run, so two versions compare without switching the tree. It also checks that
+both give the same whole-run numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import math
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import msgpack
+
+PHASE = "steady"
+SCENARIO = "api"
+REQUESTS = ["get_user", "list_products", "get_product", "create_order", "search"]
+try:
+    from gradual.worker.agent import STATS_ALIGN_DELAY
+except ImportError:  # pragma: no cover - the worker's drain delay after a phase second
+    STATS_ALIGN_DELAY = 0.05
+
+
+def build_batches(keys: int, rps: int, variants: int, seed: int) -> list[dict[str, Any]]:
+    """Wire forms of one-second batches, built as bench_master.build_batches builds them (windows 0 and 1)."""
+    from gradual.stats import Recorder
+
+    out = []
+    for j in range(variants):
+        rnd = random.Random(seed * 1000 + j)
+        rec = Recorder(lambda: 0.0)
+        rec.set_phase_origin(PHASE, 0.0)
+        slots = [rec.slot(PHASE, SCENARIO, REQUESTS[k % len(REQUESTS)] + ("" if k < len(REQUESTS) else f"_{k}"),
+                          expected_response_time=0.5) for k in range(keys)]
+        for slot in slots:
+            for i in range(rps):
+                latency_ns = int(rnd.lognormvariate(math.log(20e6), 0.6))
+                end = STATS_ALIGN_DELAY + i / rps
+                if rnd.random() < 0.01:
+                    slot.record(latency_ns, end, 500, 120, "http", "HTTP 500")
+                else:
+                    slot.record(latency_ns, end, 200, rnd.randint(512, 4096))
+        out.append(rec.drain().to_wire())
+    return out
+
+
+def frames(wires: list[dict[str, Any]], workers: int, seconds: int) -> list[list[bytes]]:
+    """frames[s][w]: worker w's packed batch for second s, its windows moved to seconds s - 1 and s."""
+    users = [[PHASE, SCENARIO, 4]]
+    out = []
+    for s in range(1, seconds + 1):
+        row = []
+        for w in range(workers):
+            wire = wires[(w + s) % len(wires)]
+            entries = [dict(e, windows=[[x[0] + s - 1, x[1], x[2], x[3]] for x in e["windows"]])
+                       for e in wire["entries"]]
+            row.append(msgpack.packb({"entries": entries, "users": users, "custom": {}}, use_bin_type=True))
+        out.append(row)
+    return out
+
+
+def load_copy(src: Path) -> ModuleType:
+    """Import the *.py of `src` (a copy of gradual/stats) as a separate package."""
+    name = "_bench_stats_baseline"
+    pkg = Path(tempfile.mkdtemp(prefix="bench_aggregate_")) / name
+    pkg.mkdir()
+    for f in src.glob("*.py"):
+        if f.name == "thresholds.py":  # imports gradual.configs relatively; not on this path
+            continue
+        (pkg / f.name).write_text(f.read_text().replace("gradual.stats.", f"{name}."))
+    sys.path.insert(0, str(pkg.parent))
+    return importlib.import_module(name)
+
+
+def bare(rows: list[list[bytes]]) -> float:
+    t0 = time.perf_counter()
+    for row in rows:
+        for body in row:
+            msgpack.unpackb(body, raw=False, strict_map_key=True)
+    return time.perf_counter() - t0
+
+
+def merge_all(stats_mod: Any, rows: list[list[bytes]]) -> tuple[float, Any]:
+    stats = stats_mod.RunStats()
+    from_wire = stats_mod.StatsBatch.from_wire
+    sources = [f"w{i}" for i in range(len(rows[0]))]
+    t0 = time.perf_counter()
+    for row in rows:
+        for source, body in zip(sources, row, strict=True):
+            stats.merge(from_wire(msgpack.unpackb(body, raw=False, strict_map_key=True)), source)
+    return time.perf_counter() - t0, stats
+
+
+def reads(stats_mod: Any, stats: Any, bodies: list[bytes]) -> float:
+    """A tick's reads (the run's totals, every key's latency, the phase's totals) just after a merge
+    (so no cached view helps), µs: the best of one tick per body, each merged first (untimed)."""
+    best = math.inf
+    for body in bodies:
+        stats.merge(stats_mod.StatsBatch.from_wire(msgpack.unpackb(body, raw=False, strict_map_key=True)), "w0")
+        t0 = time.perf_counter()
+        stats.totals().latency_ms()
+        for key in stats.keys():
+            stats.get(*key).latency_ms()
+        stats.phase_totals(PHASE).latency_ms()
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e6
+
+
+def same_numbers(a: Any, b: Any) -> bool:
+    if sorted(a.keys()) != sorted(b.keys()):
+        return False
+    for key in a.keys():
+        ta, tb = a.get(*key), b.get(*key)
+        ha, hb = ta.hist, tb.hist
+        if (ta.count, ta.failures, ha.counts, ha.total, ha.min, ha.max, ha.sum) != (
+            tb.count, tb.failures, hb.counts, hb.total, hb.min, hb.max, hb.sum
+        ):
+            return False
+        if ta.latency_ms() != tb.latency_ms() or ta.window_series() != tb.window_series():
+            return False
+    return a.totals().latency_ms() == b.totals().latency_ms()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=200, help="batches a second (default 200)")
+    ap.add_argument("--seconds", type=int, default=10, help="seconds of batches per round (default 10)")
+    ap.add_argument("--keys", type=int, default=5)
+    ap.add_argument("--rps", type=int, default=200, help="requests a second per key (default 200)")
+    ap.add_argument("--rounds", type=int, default=5, help="best of this many rounds (default 5)")
+    ap.add_argument("--baseline", type=Path, help="a copy of an older gradual/stats/ to measure beside this tree")
+    args = ap.parse_args(argv)
+
+    import gradual.stats as current
+
+    versions: dict[str, Any] = {"current": current}
+    if args.baseline:
+        versions = {"baseline": load_copy(args.baseline), **versions}
+    rows = frames(build_batches(args.keys, args.rps, 8, 1), args.workers, args.seconds)
+    n = args.workers * args.seconds
+    size = sum(len(b) for b in rows[0]) / len(rows[0])
+    print(f"{n} batches a round ({args.workers} workers x {args.seconds} s), {args.keys} keys x {args.rps} "
+          f"requests/s, {size / 1000:.1f} KB each; best of {args.rounds} rounds")
+
+    best: dict[str, float] = {"bare": math.inf, **dict.fromkeys(versions, math.inf)}
+    final: dict[str, Any] = {}
+    gc.collect()
+    for _ in range(args.rounds):  # interleaved, so a busy spell hits every variant alike
+        best["bare"] = min(best["bare"], bare(rows))
+        for name, mod in versions.items():
+            gc.collect()
+            t, final[name] = merge_all(mod, rows)
+            best[name] = min(best[name], t)
+    us = {name: t / n * 1e6 for name, t in best.items()}
+    print(f"{'bare unpackb':<12} {us['bare']:8.1f} µs/batch")
+    if args.baseline:  # compare before the reads below merge a few more batches
+        same = same_numbers(final["baseline"], final["current"])
+    for name, mod in versions.items():
+        print(f"{name:<12} {us[name]:8.1f} µs/batch  ({us[name] / us['bare']:.1f}x bare)   "
+              f"reads of one tick: {reads(mod, final[name], rows[-1][:10]):.0f} µs")
+    if args.baseline:
+        ratio = us["current"] / us["baseline"]
+        print(f"current / baseline: {ratio:.3f} ({(1 - ratio) * 100:+.1f}% less work per batch)")
+        print(f"same numbers: {same}")
+        return 0 if same else 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

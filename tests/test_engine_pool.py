@@ -13,6 +13,7 @@ import pytest
 from support.gradual_run import HTTP_BASE, write_run_config
 from support.target import TargetProcess
 
+from gradual import events
 from gradual.configs import load
 from gradual.runners.engine import Engine
 from gradual.runners.records import CompletionRecord
@@ -27,12 +28,12 @@ def make_engine(
     monkeypatch.setenv("GRADUAL_TARGET", target.url)
     engines: list[Engine] = []
 
-    def build(requests: dict[str, Any], stop_timeout: float = 1.0, hooks: tuple = ()) -> Engine:
+    def build(requests: dict[str, Any], stop_timeout: float = 1.0) -> Engine:
         config = write_run_config(tmp_path, {
             "p": {"run_time": 5, "scenarios": {"s": {"requests": list(requests), "min_concurrency": 1,
                                                      "max_concurrency": 10}}},
         }, requests=requests, stop_timeout=stop_timeout)
-        engine = Engine(load(config), hooks=hooks)
+        engine = Engine(load(config))
         engines.append(engine)
         return engine
 
@@ -92,23 +93,27 @@ def test_starting_a_phase_again_stops_the_users_it_replaces(
     assert engine.users("p") == {"s": 0}
 
 
-def test_a_failing_completion_hook_does_not_stop_the_user(
+def test_a_failing_request_listener_does_not_stop_the_user(
     target: TargetProcess, make_engine: Callable[..., Engine]
 ) -> None:
     seen: list[CompletionRecord] = []
 
-    def broken(record: CompletionRecord) -> None:
+    def broken(record: CompletionRecord, **kwargs: Any) -> None:
         seen.append(record)
         raise RuntimeError("plugin bug")
 
-    engine = make_engine({"quick": {"url": f"{HTTP_BASE}/quick"}}, hooks=(broken,))
+    engine = make_engine({"quick": {"url": f"{HTTP_BASE}/quick"}})
     target.reset()
-    engine.start_phase("p")
-    engine.set_targets("p", {"s": 1})
-    _wait(lambda: len(seen) >= 20)
+    events.request.add_listener(broken)
+    try:
+        engine.start_phase("p")
+        engine.set_targets("p", {"s": 1})
+        _wait(lambda: len(seen) >= 20)
 
-    assert engine.users("p") == {"s": 1}
-    engine.stop_phase("p", 1.0)
+        assert engine.users("p") == {"s": 1}
+        engine.stop_phase("p", 1.0)
+    finally:
+        events.request.remove_listener(broken)
     assert _totals(engine).count == len(seen) == target.counts()["requests"]["GET /quick"]
 
 

@@ -18,7 +18,7 @@ from ..plan import Batch
 from ..stats import Recorder, StatsBatch
 from . import RUNNERS
 from .base import UserContext
-from .user import RecordHook, Step, User
+from .user import Step, User
 
 log = logging.getLogger("gradual.engine")
 
@@ -53,7 +53,7 @@ class ScenarioPool:
                  rec.slot(self.phase, scen.name, req.name, req.expected_response_time))
             for req in requests
         ]
-        user = User(ctx, steps, once=once, hooks=self.engine.hooks, on_exit=self._exited)
+        user = User(ctx, steps, once=once, on_exit=self._exited)
         return user
 
     def _exited(self, user: User) -> None:
@@ -133,10 +133,9 @@ class ScenarioPool:
 class Engine:
     """All pools of this node, the recorder they write to, and the stop timeout."""
 
-    def __init__(self, run: RunConfig, recorder: Recorder | None = None, hooks: Sequence[RecordHook] = ()) -> None:
+    def __init__(self, run: RunConfig, recorder: Recorder | None = None) -> None:
         self.run = run
         self.recorder = recorder or Recorder()
-        self.hooks = list(hooks)
         self.stop_timeout = run.stop_timeout
         self.pools: dict[tuple[str, str], ScenarioPool] = {}
         self.phase: str | None = None

@@ -22,16 +22,11 @@ from .records import CompletionRecord
 
 log = logging.getLogger("gradual.engine")
 
-RecordHook = Callable[[CompletionRecord], None]
-
 # A request that never waits on I/O (a Python function that fails at once, a CPU-only function, an
 # answer already buffered) never hands the hub a turn: a user looping on it would starve every other
 # greenlet, the controller's timers and signal handlers included, and the run would never end. So a
 # user yields once the event loop has not gone round for this many of its iterations in a row.
 MAX_ITERATIONS_WITHOUT_LOOP = 8
-
-_failed_hooks: set[RecordHook] = set()
-
 
 class Step:
     """One request as a user runs it: its runner, its stats slot and its callbacks."""
@@ -56,14 +51,12 @@ class User(Greenlet):
         steps: Sequence[Step],
         *,
         once: bool,
-        hooks: Sequence[RecordHook] = (),
         on_exit: Callable[[User], None] | None = None,
     ) -> None:
         super().__init__()
         self.ctx = ctx
         self.steps = list(steps)
         self.once = once
-        self.hooks = hooks
         self.stopping = False
         self.current: Step | None = None
         self._on_exit = on_exit
@@ -82,8 +75,8 @@ class User(Greenlet):
         last_loop = -1
         busy = 0
         iteration = 0
-        # The request event's own listener list (mutated in place, so this stays live): testing it is
-        # as cheap as testing self.hooks, and with no listener no completion record is built.
+        # The request event's own listener list (mutated in place, so this stays live): with no
+        # listener and no callback, no completion record is built.
         listeners = events.request.listeners
         try:
             while not self.stopping:
@@ -91,7 +84,8 @@ class User(Greenlet):
                 ctx.iteration = iteration
                 ctx.params = step.params
                 self.current = step
-                wall = time.time_ns() if (step.callbacks or self.hooks or listeners) else 0
+                wants_record = bool(step.callbacks or listeners)
+                wall = time.time_ns() if wants_record else 0
                 t0 = perf()
                 try:
                     outcome = step.runner.run()
@@ -105,7 +99,7 @@ class User(Greenlet):
                 self.current = None
                 step.slot.record(elapsed, mono(), outcome.status, outcome.nbytes, outcome.error_kind,
                                  outcome.error_message)
-                if step.callbacks or self.hooks or listeners:
+                if wants_record:
                     self._complete(step, outcome, elapsed, wall, iteration)
                 iteration += 1
                 if self.once:
@@ -150,13 +144,5 @@ class User(Greenlet):
             except Exception:  # a callback's bug is reported, the run goes on
                 log.exception("on_call_completion callback %s for %s raised",
                               getattr(callback, "__name__", callback), req.name)
-        for hook in self.hooks:
-            try:
-                hook(record)
-            except Exception:  # a broken hook must not end the user (and its load) silently
-                if hook not in _failed_hooks:  # once, not a traceback per request
-                    _failed_hooks.add(hook)
-                    log.exception("completion hook %s raised (further failures are not logged)",
-                                  getattr(hook, "__name__", hook))
         if events.request.listeners:
             events.request.fire(record=record)

@@ -5,6 +5,7 @@ Built from the controller's RunResult; `gradual report` re-renders reports from 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -129,7 +130,8 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
     """
     out: list[dict[str, Any]] = []
     for record in result.phases:
-        samples = [s for s in result.samples if s.phase == record.name]
+        samples = [s for s in result.samples if s.phase == record.name]  # in time order: ticks append
+        times = [s.t for s in samples]
         for scen in result.run.phase(record.name).scenarios:
             windows = {w["t"]: w for w in result.stats.scenario_totals(record.name, scen.name).window_series()}
             seconds = max(int(record.duration_s + 0.999), max(windows, default=-1) + 1)
@@ -139,8 +141,7 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
                 window_s = min(1.0, record.duration_s - sec) if record.duration_s > sec else 1.0
                 if window_s < MIN_WINDOW_S:
                     continue
-                # The sample taken at the end of this second (ticks are about a second apart).
-                near = min(samples, key=lambda smp: abs(smp.t - (sec + 1)), default=None)
+                near = _nearest(samples, times, sec + 1.0)  # the tick at the end of this second
                 users = near.users.get(scen.name, 0) if near is not None else 0
                 w = windows.get(sec)
                 out.append({
@@ -156,3 +157,13 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
                     "p99": w["p99"] if w else None,
                 })
     return out
+
+
+def _nearest(samples: list[Any], times: list[float], t: float) -> Any:
+    """The sample whose time is closest to ``t`` (``times`` sorted), or None; a bisection, since a
+    long run has thousands of them per phase."""
+    i = bisect_left(times, t)
+    candidates = [j for j in (i - 1, i) if 0 <= j < len(samples)]
+    if not candidates:
+        return None
+    return samples[min(candidates, key=lambda j: abs(times[j] - t))]

@@ -65,10 +65,6 @@ class Link(ABC):
         """Stop the phase everywhere and wait until every live worker has stopped and sent its last batch."""
 
     @abstractmethod
-    def abort(self) -> None:
-        """Stop all load at once (Ctrl-C, abort thresholds)."""
-
-    @abstractmethod
     def close(self, exit_code: int = 0) -> None:
         """Release the workers (tell them to quit)."""
 

@@ -51,8 +51,5 @@ class InProcessLink(Link):
     def phase_stop(self, phase: str, stop_timeout: float) -> None:
         self.engine.stop_phase(phase, stop_timeout)
 
-    def abort(self) -> None:
-        self.engine.stop_all(0.0)
-
     def close(self, exit_code: int = 0) -> None:
         self._view.left_at = time.time()

@@ -209,11 +209,6 @@ class ZmqLink(Link):
             w.id if phase not in w.stopped else f"{w.id} (stats {w.last_seq} of {w.stopped[phase]} merged)"
             for w in pending))
 
-    def abort(self) -> None:
-        if self.phase is not None:
-            for w in self.registry.live():
-                self._send(w, PhaseStop(self.phase, 0.0))
-
     def close(self, exit_code: int = 0) -> None:
         if self._closed:
             return

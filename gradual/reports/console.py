@@ -50,7 +50,6 @@ class ConsoleReporter:
         self.live = self.stream.isatty() if live is None else live
         self._drawn = 0
         self._phase: str | None = None
-        self._last_counts: dict[tuple[str, str], int] = {}
 
     def _scenario_hist(self, stats: Any, phase: str, scenario: str, requests: Any) -> tuple[Histogram, int, int, str]:
         hist = Histogram()

@@ -159,9 +159,6 @@ class Engine:
         """The monotonic time ``phase`` started here (its stats windows count seconds from it)."""
         return self._origins.get(phase) if phase is not None else None
 
-    def pool(self, phase: str, scenario: str) -> ScenarioPool:
-        return self.pools[(phase, scenario)]
-
     def set_targets(self, phase: str, targets: dict[str, int], offsets: dict[str, int] | None = None) -> None:
         for scenario, target in targets.items():
             pool = self.pools.get((phase, scenario))

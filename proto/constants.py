@@ -7,7 +7,7 @@ from __future__ import annotations
 
 # Bump on any incompatible change: a renamed/removed field, a changed type or meaning.
 # Adding an optional field or a new message type does not need a bump.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 DEFAULT_PORT = 5557
 

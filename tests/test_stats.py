@@ -10,13 +10,14 @@ from fractions import Fraction
 from typing import Any
 
 import msgpack
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradual.stats import Histogram, KeyDelta, Recorder, RequestTotals, RunStats, StatsBatch, merge_into
 from gradual.stats.batch import ERRORS_CAP, OTHER_MESSAGE
-from gradual.stats.histogram import MAX_VALUE_US, bucket_key, highest_equivalent, lowest_equivalent
+from gradual.stats.histogram import MAX_VALUE_US, WireError, bucket_key, highest_equivalent, lowest_equivalent
 
 
 class FakeClock:
@@ -156,7 +157,56 @@ def test_histogram_wire_roundtrips_through_msgpack(values: list[int]) -> None:
     assert merged == hist_of(values + values)
 
 
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.booleans(), st.lists(latency_values, max_size=60)), max_size=12),
+    st.integers(min_value=2, max_value=5),
+)
+def test_merging_decoded_histograms_equals_merging_recorded_ones(
+    pieces: list[tuple[bool, list[int]]], compact_every: int
+) -> None:
+    # Decoded histograms keep their buckets packed and are summed lazily (and whenever compact_every
+    # parts pile up); reads, copies and further merges must see exactly what plain dict merges give.
+    lazy, plain, everything = Histogram(), Histogram(), []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("gradual.stats.histogram.COMPACT_PARTS", compact_every)
+        _merge_pieces(pieces, lazy, plain, everything)
+    assert lazy == plain == hist_of(everything)
+    assert lazy.percentiles((50.0, 99.0)) == plain.percentiles((50.0, 99.0))
+    assert Histogram.from_wire(roundtrip(lazy.to_wire())) == plain
+
+
+def _merge_pieces(
+    pieces: list[tuple[bool, list[int]]], lazy: Histogram, plain: Histogram, everything: list[int]
+) -> None:
+    for i, (decoded, values) in enumerate(pieces):
+        h = hist_of(values)
+        lazy.merge(Histogram.from_wire(roundtrip(h.to_wire())) if decoded else h)
+        plain.merge(h)
+        everything += values
+        if i % 3 == 2:
+            snapshot = lazy.copy()
+            assert snapshot == plain  # reads (and so sums the parts of) the copy only
+            snapshot.record(1)
+            assert snapshot.total == lazy.total + 1
+
+
 GOOD_HIST_WIRE = hist_of([5, 5, 3000]).to_wire()
+
+
+def packed(keys: list[int], counts: list[int], count_type: str = "<u2") -> list[bytes]:
+    return [np.array(keys, "<u2").tobytes(), np.array(counts, count_type).tobytes()]
+
+
+def test_histogram_wire_form_is_packed_little_endian() -> None:
+    # [total, min, max, sum, keys (uint16 LE, ascending), counts (narrowest of 2/4/8 bytes LE)]
+    assert GOOD_HIST_WIRE == [3, 5, 3000, 3010, *packed([5, 3548], [2, 1])]
+    h = Histogram()
+    h.record(7)
+    h.merge(Histogram.from_wire([70_000, 7, 7, 490_000, *packed([7], [70_000], "<u4")]))
+    assert h.to_wire() == [70_001, 7, 7, 490_007, *packed([7], [70_001], "<u4")]
+    assert Histogram().to_wire() == [0, 0, 0, 0, b"", b""]
+    assert Histogram.from_wire(Histogram().to_wire()) == Histogram()
 
 
 @pytest.mark.parametrize(
@@ -165,31 +215,51 @@ GOOD_HIST_WIRE = hist_of([5, 5, 3000]).to_wire()
         None,
         "hist",
         {"total": 3},
-        [3, 5, 3000, 3010],  # truncated
-        [3, 5, 3000, 3010, [5, 2, 2548], "x"],  # too long
-        ["3", 5, 3000, 3010, [5, 2, 2548, 1]],  # str where int expected
-        [3, 5.0, 3000, 3010, [5, 2, 2548, 1]],  # float min
-        [True, 5, 3000, 3010, [5, 2, 2548, 1]],  # bool is not a count
-        [3, 5, 3000, 3010, [5, 2, 2548]],  # odd flat list
-        [3, 5, 3000, 3010, "5,2,2548,1"],
-        [3, 5, 3000, 3010, [5, "2", 2548, 1]],
-        [3, 5, 3000, 3010, [5, 2, 2548, 2]],  # total mismatch
-        [3, 5, 3000, 3010, [5, 2, 5, 1]],  # duplicate key
-        [2, 5, 3000, 3005, [5, 2, 2548, 0]],  # zero count
-        [3, 5, 3000, 3010, [5, 3, 2548, 0]],
-        [3, 5, 3000, 3010, [0, 2, 2548, 1]],  # key below range
-        [3, 5, 3000, 3010, [5, 2, 10**9, 1]],  # key above range
-        [3, 6, 3000, 3010, [5, 2, 2548, 1]],  # min not in the lowest bucket
-        [3, 5, 9000, 3010, [5, 2, 2548, 1]],  # max not in the highest bucket
-        [3, 5, 3000, 1, [5, 2, 2548, 1]],  # impossible sum
-        [0, 5, 0, 0, []],  # empty but min set
-        [3, 5, 3000, 3010, [[5, 2], [2548, 1]]],
+        [3, 5, 3000, 3010, packed([5, 3548], [2, 1])[0]],  # truncated
+        [3, 5, 3000, 3010, *packed([5, 3548], [2, 1]), "x"],  # too long
+        ["3", 5, 3000, 3010, *packed([5, 3548], [2, 1])],  # str where int expected
+        [3, 5.0, 3000, 3010, *packed([5, 3548], [2, 1])],  # float min
+        [True, 5, 3000, 3010, *packed([5, 3548], [2, 1])],  # bool is not a count
+        [3, 5, 3000, 3010, [5, 3548], [2, 1]],  # lists, not packed bytes
+        [3, 5, 3000, 3010, "5,3548", b"\x02\x00\x01\x00"],
+        [3, 5, 3000, 3010, b"\x05\x00\xf4", b"\x02\x00\x01\x00"],  # odd key bytes
+        [3, 5, 3000, 3010, packed([5, 3548], [2, 1])[0], b"\x02\x00\x01"],  # counts not a whole width
+        [3, 5, 3000, 3010, packed([5, 3548], [2, 1])[0], bytes(6)],  # 3-byte counts
+        [3, 5, 3000, 3010, packed([5, 3548], [2, 1])[0], b""],  # keys without counts
+        [3, 5, 3000, 3010, b"", b""],  # total without buckets
+        [3, 5, 3000, 3010, *packed([5, 3548], [2, 2])],  # total mismatch
+        [3, 5, 3000, 3010, *packed([5, 5], [2, 1])],  # duplicate key
+        [3, 5, 3000, 3010, *packed([3548, 5], [1, 2])],  # keys not ascending
+        [2, 5, 3000, 3005, *packed([5, 3548], [2, 0])],  # zero count
+        [3, 5, 3000, 3010, *packed([0, 3548], [2, 1])],  # key below range
+        [3, 5, 3000, 3010, *packed([5, 60000], [2, 1])],  # key above range
+        [4, 5, 3000, 3020, *packed([5, 2048 + 5, 3548], [2, 1, 1])],  # key no value maps to (sub-bucket < 1024)
+        [3, 6, 3000, 3010, *packed([5, 3548], [2, 1])],  # min not in the lowest bucket
+        [3, 5, 9000, 3010, *packed([5, 3548], [2, 1])],  # max not in the highest bucket
+        [3, 5, 3000, 1, *packed([5, 3548], [2, 1])],  # impossible sum
+        [0, 5, 0, 0, b"", b""],  # empty but min set
+        [0, 0, 0, 0, *packed([5], [1])],  # empty but with a bucket
+        [1 << 53, 5, 5, 5 << 53, *packed([5], [1 << 53], "<u8")],  # beyond float-exact sums
+        # 8-byte counts whose uint64 sum wraps around to the claimed total
+        [1, 5, 3000, 3000, *packed([5, 3548], [1 << 63, (1 << 63) + 1], "<u8")],
     ],
 )
 def test_histogram_from_wire_rejects_malformed_input(wire: Any) -> None:
     assert Histogram.from_wire(GOOD_HIST_WIRE) == hist_of([5, 5, 3000])
     with pytest.raises(ValueError):
         Histogram.from_wire(wire)
+    # Checked among others, the bad one is named by its position, whatever its neighbours.
+    good = [GOOD_HIST_WIRE, hist_of([70_000] * 70_000).to_wire(), Histogram().to_wire()]
+    with pytest.raises(WireError) as caught:
+        Histogram.from_wire_many([*good, wire, *good])
+    assert caught.value.index == len(good)
+
+
+def test_many_histograms_decode_each_to_its_own_buckets() -> None:
+    hists = [hist_of([5, 5, 3000]), Histogram(), hist_of([70_000] * 70_000), hist_of([1, 2, 3, 3_600_000_000])]
+    decoded = Histogram.from_wire_many(roundtrip([h.to_wire() for h in hists]))
+    assert decoded == hists
+    assert Histogram.from_wire_many([]) == []
 
 
 # --- Recorder ---------------------------------------------------------------------------------
@@ -614,9 +684,7 @@ def test_empty_totals_report_zeros() -> None:
     assert t.window_series() == []
     only_interrupted = RequestTotals("p", "s", "r", count=2, interrupted=2, windows={0: [2, 0, Histogram()]})
     assert only_interrupted.within_expected_ratio() is None
-    assert only_interrupted.window_series() == [
-        {"t": 0, "count": 2, "failures": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0}
-    ]
+    assert only_interrupted.window_series() == [{"t": 0, "count": 2, "failures": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0}]
 
 
 def test_long_run_windows_are_coarsened_behind_the_newest_seconds_and_totals_stay_exact() -> None:
@@ -699,8 +767,13 @@ def same_hist(got: Histogram, want: Histogram) -> None:
     assert got == want
 
 
-def check_totals(t: RequestTotals, counters: list[int], hist: Histogram, windows: dict[int, list[Any]] | None,
-                 full_precision_from: int | None = None) -> None:
+def check_totals(
+    t: RequestTotals,
+    counters: list[int],
+    hist: Histogram,
+    windows: dict[int, list[Any]] | None,
+    full_precision_from: int | None = None,
+) -> None:
     assert [t.count, t.failures, t.interrupted, t.within_expected, t.bytes] == counters
     same_hist(t.hist, hist)
     assert t.whole_hist() == hist
@@ -784,9 +857,19 @@ def random_batch(rnd: Any, now: dict[str, int], source: str) -> StatsBatch:
                 hist.merge(w[2])
         else:
             hist = None
-        entries.append(KeyDelta(*key, count=count, failures=failures, interrupted=interrupted,
-                                within_expected=rnd.randint(0, count - failures), bytes=rnd.randint(0, 10**6),
-                                status={200: count}, hist=hist, windows=windows))
+        entries.append(
+            KeyDelta(
+                *key,
+                count=count,
+                failures=failures,
+                interrupted=interrupted,
+                within_expected=rnd.randint(0, count - failures),
+                bytes=rnd.randint(0, 10**6),
+                status={200: count},
+                hist=hist,
+                windows=windows,
+            )
+        )
     return StatsBatch(entries=entries, users={("p1", "a"): rnd.randint(0, 9)})
 
 

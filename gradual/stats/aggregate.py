@@ -65,6 +65,8 @@ class RequestTotals(KeyDelta):
     def _build_view(self) -> Histogram:
         view = _FOLDED.__get__(self).copy()
         for w in self._pending.values():
+            # Sum the window's packed parts in place: the next view then only sums what came since.
+            w[2].compact()
             view.merge(w[2])
         return view
 
@@ -82,7 +84,11 @@ class RequestTotals(KeyDelta):
             if due:
                 folded = _FOLDED.__get__(self)
                 for sec in due:
-                    folded.merge(pending.pop(sec)[2])
+                    window = pending.pop(sec)[2]
+                    # A sealed window is one dict from now on (time series, coarsening), not a
+                    # thousand workers' packed parts.
+                    window.compact()
+                    folded.merge(window)
 
     def _merge_latencies(self, src: KeyDelta, windows: bool) -> None:
         self._view = None

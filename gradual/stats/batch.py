@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradual.stats.histogram import Histogram, merged
+from gradual.stats.histogram import Histogram, WireError, merged
 
 # Distinct (kind, message) pairs kept per key; error messages can embed ids or URLs and would
 # otherwise grow without bound on the worker and on the master.
@@ -98,6 +98,14 @@ class KeyDelta:
 
     @classmethod
     def from_wire(cls, obj: Any) -> KeyDelta:
+        delta, wires = cls._parse(obj)
+        delta._attach(Histogram.from_wire_many(wires))
+        return delta
+
+    @classmethod
+    def _parse(cls, obj: Any) -> tuple[KeyDelta, list[Any]]:
+        """The delta with its histograms left out, and their wire forms (windows' in order, then hist's):
+        a StatsBatch decodes every histogram of the batch in one call."""
         if not isinstance(obj, dict):
             raise ValueError("entry: expected a map")
         d = cls(
@@ -109,6 +117,7 @@ class KeyDelta:
             interrupted=_count(obj, "interrupted"),
             within_expected=_count(obj, "within_expected"),
             bytes=_count(obj, "bytes"),
+            hist=None,
         )
         if d.failures + d.interrupted > d.count or d.within_expected > d.count:
             raise ValueError("entry: failures, interrupted or within_expected exceed count")
@@ -128,18 +137,29 @@ class KeyDelta:
             d.errors[(kind, message)] = n
         if "hist" not in obj:
             raise ValueError("entry: missing 'hist'")
-        hist = obj["hist"]
+        wires = []
+        windows = d.windows
         for item in _list(obj, "windows"):
             sec, n, failures, whist = _tuple(item, 4, "windows")
             if not _is_count(sec) or not _is_count(n) or not _is_count(failures) or failures > n:
                 raise ValueError("entry.windows: expected [second, count, failures, hist]")
-            if sec in d.windows:
+            if sec in windows:
                 raise ValueError("entry.windows: duplicate second")
-            d.windows[sec] = [n, failures, Histogram.from_wire(whist)]
+            windows[sec] = [n, failures, None]
+            wires.append(whist)
         # None stays None ("the sum of the windows"): merge_into() and RunStats.merge() consume the
         # windows directly, so rebuilding the sum here would be wasted work on every batch.
-        d.hist = None if hist is None else Histogram.from_wire(hist)
-        return d
+        hist = obj["hist"]
+        if hist is not None:
+            wires.append(hist)
+        return d, wires
+
+    def _attach(self, hists: list[Histogram]) -> None:
+        """Put the histograms decoded from _parse()'s wire forms in their places."""
+        for w, h in zip(self.windows.values(), hists, strict=False):
+            w[2] = h
+        if len(hists) > len(self.windows):
+            self.hist = hists[-1]
 
 
 @dataclass(slots=True)
@@ -169,11 +189,27 @@ class StatsBatch:
         if not isinstance(obj, dict):
             raise ValueError("stats batch: expected a map")
         batch = cls()
+        parsed: list[tuple[KeyDelta, int]] = []
+        wires: list[Any] = []
+        owners: list[int] = []  # entry index of each histogram in wires
         for i, entry in enumerate(_list(obj, "entries")):
             try:
-                batch.entries.append(KeyDelta.from_wire(entry))
+                delta, entry_wires = KeyDelta._parse(entry)
             except ValueError as exc:
                 raise ValueError(f"stats batch: entries[{i}]: {exc}") from None
+            parsed.append((delta, len(entry_wires)))
+            wires += entry_wires
+            owners += [i] * len(entry_wires)
+        # All of the batch's histograms in one call: their buckets are checked in a few vectorized passes.
+        try:
+            hists = Histogram.from_wire_many(wires)
+        except WireError as exc:
+            raise ValueError(f"stats batch: entries[{owners[exc.index]}]: {exc}") from None
+        start = 0
+        for delta, n in parsed:
+            delta._attach(hists[start : start + n])
+            start += n
+            batch.entries.append(delta)
         for item in _list(obj, "users"):
             phase, scenario, n = _tuple(item, 3, "users")
             if type(phase) is not str or type(scenario) is not str or not _is_count(n):

@@ -1,15 +1,20 @@
 """Sparse latency histogram with HdrHistogram's bucketing (3 significant digits, 1 µs .. 1 h).
 
-Workers record into it on every request and the master merges thousands of them per second,
-so it is a plain dict of bucket -> count rather than HdrHistogram's dense arrays.
+Workers record into it on every request, so it is a plain dict of bucket -> count rather than
+HdrHistogram's dense arrays. The master merges thousands of them a second: on the wire the buckets
+are two packed little-endian arrays (keys, counts), and a histogram decoded from the wire keeps them
+as numpy arrays ("parts"). Merging such a histogram appends its parts; they are summed into the dict
+in one vectorized pass when the buckets are read, or when too many parts have piled up.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import chain
-from typing import Any
+from typing import Any, NoReturn
+
+import numpy as np
 
 MIN_VALUE_US = 1
 MAX_VALUE_US = 3_600_000_000
@@ -26,6 +31,16 @@ def bucket_key(value_us: int) -> int:
 
 
 MAX_KEY = bucket_key(MAX_VALUE_US)
+
+# Wire form of the buckets: keys as uint16 (MAX_KEY fits), counts in the narrowest of 2, 4 or 8 bytes.
+_KEY_DTYPE = np.dtype("<u2")
+assert MAX_KEY <= np.iinfo(_KEY_DTYPE).max
+_COUNT_DTYPES = {d.itemsize: d for d in (np.dtype("<u2"), np.dtype("<u4"), np.dtype("<u8"))}
+# Parts are summed with float64 weights (np.bincount, several times np.add.at's speed): exact while
+# a bucket holds fewer than 2**53 counts, so no single histogram may claim more.
+MAX_TOTAL = 1 << 53
+# A histogram sums its parts into its dict once this many have piled up (bounds memory and latency).
+COMPACT_PARTS = 4096
 
 
 def highest_equivalent(key: int) -> int:
@@ -47,15 +62,24 @@ def lowest_equivalent(key: int) -> int:
 class Histogram:
     """Latency histogram in integer microseconds; `sum` keeps the exact total for an exact mean."""
 
-    __slots__ = ("counts", "total", "min", "max", "sum")
+    __slots__ = ("_counts", "_parts", "total", "min", "max", "sum")
 
     def __init__(self) -> None:
-        self.counts: dict[int, int] = {}
+        self._counts: dict[int, int] = {}
+        # Packed (keys, counts) arrays not yet summed into _counts; None when there are none.
+        self._parts: list[tuple[np.ndarray, np.ndarray]] | None = None
         self.total = 0
         # 0 while empty, so the wire form and equality need no sentinel values.
         self.min = 0
         self.max = 0
         self.sum = 0
+
+    @property
+    def counts(self) -> dict[int, int]:
+        """Bucket key -> count, every part included (the dict is the histogram's own: don't mutate)."""
+        if self._parts is not None:
+            self.compact()
+        return self._counts
 
     def record(self, value_us: int) -> None:
         if value_us < MIN_VALUE_US:
@@ -65,7 +89,7 @@ class Histogram:
         # Literal 11 (SUB_BUCKET_BITS): a global lookup costs measurable time on this path.
         b = value_us.bit_length() - 11
         key = value_us if b <= 0 else (b << 11) | (value_us >> b)
-        counts = self.counts
+        counts = self._counts
         counts[key] = counts.get(key, 0) + 1
         self.sum += value_us
         if self.total:
@@ -80,21 +104,55 @@ class Histogram:
     def merge(self, other: Histogram) -> None:
         if not other.total:
             return
+        parts = other._parts
+        if parts is not None:
+            mine = self._parts
+            if mine is None:
+                self._parts = list(parts)
+            else:
+                mine.extend(parts)
+                if len(mine) >= COMPACT_PARTS:
+                    self.compact()
+        theirs = other._counts
+        if theirs:
+            counts = self._counts
+            if not counts:
+                self._counts = dict(theirs)
+            else:
+                get = counts.get
+                for key, n in theirs.items():
+                    counts[key] = get(key, 0) + n
         if not self.total:
-            self.counts = dict(other.counts)
             self.min = other.min
             self.max = other.max
         else:
-            counts = self.counts
-            get = counts.get
-            for key, n in other.counts.items():
-                counts[key] = get(key, 0) + n
             if other.min < self.min:
                 self.min = other.min
             if other.max > self.max:
                 self.max = other.max
         self.total += other.total
         self.sum += other.sum
+
+    def compact(self) -> None:
+        """Sum the pending packed parts into the bucket dict (in one vectorized pass for many)."""
+        parts = self._parts
+        if parts is None:
+            return
+        self._parts = None
+        if len(parts) == 1:
+            keys, ns = parts[0][0].tolist(), parts[0][1].tolist()
+        else:
+            # Float weights: exact below 2**53 per bucket, which from_wire's MAX_TOTAL guarantees in practice.
+            dense = np.bincount(np.concatenate([p[0] for p in parts]), weights=np.concatenate([p[1] for p in parts]))
+            nonzero = np.flatnonzero(dense)
+            keys, ns = nonzero.tolist(), dense[nonzero].astype(np.int64).tolist()
+        counts = self._counts
+        if not counts:
+            self._counts = dict(zip(keys, ns, strict=True))
+        else:
+            get = counts.get
+            for key, n in zip(keys, ns, strict=True):
+                counts[key] = get(key, 0) + n
 
     def merge_wire(self, wire: Any) -> None:
         self.merge(Histogram.from_wire(wire))
@@ -117,13 +175,15 @@ class Histogram:
             k = bucket_key(v)
             out[k] = get(k, 0) + n
         h = Histogram()
-        h.counts = out
+        h._counts = out
         h.total, h.min, h.max, h.sum = self.total, self.min, self.max, self.sum
         return h
 
     def copy(self) -> Histogram:
         h = Histogram()
-        h.counts = dict(self.counts)
+        h._counts = dict(self._counts)
+        # The arrays are never written to (read-only views of wire bytes, or fresh sums), so share them.
+        h._parts = None if self._parts is None else list(self._parts)
         h.total = self.total
         h.min = self.min
         h.max = self.max
@@ -131,58 +191,76 @@ class Histogram:
         return h
 
     def to_wire(self) -> list[Any]:
-        return [self.total, self.min, self.max, self.sum, list(chain.from_iterable(self.counts.items()))]
+        """[total, min, max, sum, keys, counts]: keys ascending as uint16 little-endian bytes, counts
+        as little-endian bytes of 2, 4 or 8 each (the narrowest that fits; the length tells which)."""
+        counts = self.counts
+        keys = sorted(counts)
+        ns = [counts[k] for k in keys]
+        top = max(ns) if ns else 0
+        width = 2 if top < 1 << 16 else 4 if top < 1 << 32 else 8
+        return [
+            self.total,
+            self.min,
+            self.max,
+            self.sum,
+            np.array(keys, _KEY_DTYPE).tobytes(),
+            np.array(ns, _COUNT_DTYPES[width]).tobytes(),
+        ]
 
     @classmethod
     def from_wire(cls, wire: Any) -> Histogram:
-        """Rebuild from to_wire() output; raises ValueError unless every field is consistent."""
-        if not isinstance(wire, (list, tuple)) or len(wire) != 5:
-            raise ValueError("histogram: expected [total, min, max, sum, buckets]")
-        total, lo, hi, sum_, flat = wire
-        if type(total) is not int or type(lo) is not int or type(hi) is not int or type(sum_) is not int:
-            raise ValueError("histogram: total, min, max and sum must be ints")
-        if not isinstance(flat, (list, tuple)) or len(flat) % 2:
-            raise ValueError("histogram: buckets must be a flat [key, count, ...] list")
-        keys = flat[0::2]
-        ns = flat[1::2]
-        # The master decodes thousands of these a second: C-level sums stand in for a per-item type
-        # check (a float or str anywhere makes a sum a float or raise; a bool is a harmless 0/1).
-        try:
-            key_sum, total_n = sum(keys), sum(ns)
-        except TypeError:
-            raise ValueError("histogram: bucket keys and counts must be ints") from None
-        if type(key_sum) is not int or type(total_n) is not int:
-            raise ValueError("histogram: bucket keys and counts must be ints")
-        counts = dict(zip(keys, ns, strict=True))
-        if len(counts) != len(keys):
-            raise ValueError("histogram: duplicate bucket key")
-        if ns and min(ns) < 1:
-            raise ValueError("histogram: bucket counts must be positive")
-        if total_n != total:
-            raise ValueError("histogram: total does not match bucket counts")
-        lowest = min(keys) if keys else 0
-        highest = max(keys) if keys else 0
-        # Range only: testing each key for the gaps record() never produces costs more than the rest
-        # of the decode, and a key in a gap only shifts a percentile that is clamped into [min, max].
-        if keys and (lowest < MIN_VALUE_US or highest > MAX_KEY):
-            raise ValueError("histogram: bucket key out of range")
-        if total == 0:
-            if lo or hi or sum_:
-                raise ValueError("histogram: empty histogram with non-zero min/max/sum")
-        else:
+        """Rebuild from to_wire() output; raises ValueError unless every field is consistent.
+
+        The buckets stay packed (one part) until read: decoding builds no dict.
+        """
+        return cls.from_wire_many((wire,))[0]
+
+    @classmethod
+    def from_wire_many(cls, wires: Sequence[Any]) -> list[Histogram]:
+        """from_wire() for many histograms (a stats batch's): the bucket arrays of all of them are
+        checked together, in a handful of vectorized passes, since per-call overhead dominates.
+
+        Raises WireError (a ValueError) with the index of the first inconsistent histogram found.
+        """
+        out: list[Histogram] = []
+        packed: list[int] = []  # indexes (into wires) of the non-empty histograms
+        key_chunks: list[bytes] = []
+        count_chunks: list[bytes] = []
+        widths: list[int] = []
+        for i, wire in enumerate(wires):
+            h = cls()
+            out.append(h)
+            if not isinstance(wire, (list, tuple)) or len(wire) != 6:
+                raise WireError(i, "expected [total, min, max, sum, keys, counts]")
+            total, lo, hi, sum_, key_bytes, count_bytes = wire
+            if type(total) is not int or type(lo) is not int or type(hi) is not int or type(sum_) is not int:
+                raise WireError(i, "total, min, max and sum must be ints")
+            if type(key_bytes) is not bytes or type(count_bytes) is not bytes:
+                raise WireError(i, "keys and counts must be bytes")
+            n, odd = divmod(len(key_bytes), _KEY_DTYPE.itemsize)
+            width, rest = divmod(len(count_bytes), n) if n else (0, len(count_bytes))
+            if odd or rest or (n and width not in _COUNT_DTYPES):
+                raise WireError(i, "keys must be 2 bytes each and counts 2, 4 or 8 bytes each")
+            if total == 0:
+                if n or lo or hi or sum_:
+                    raise WireError(i, "empty histogram with buckets or non-zero min/max/sum")
+                continue
+            if not 0 < total < MAX_TOTAL:
+                raise WireError(i, "total out of range")
+            if not n:
+                raise WireError(i, "total does not match bucket counts")
             if not MIN_VALUE_US <= lo <= hi <= MAX_VALUE_US:
-                raise ValueError("histogram: min/max out of range")
-            if bucket_key(lo) != lowest or bucket_key(hi) != highest:
-                raise ValueError("histogram: min/max do not match the buckets")
+                raise WireError(i, "min/max out of range")
             if not lo * total <= sum_ <= hi * total:
-                raise ValueError("histogram: sum out of range")
-        h = cls()
-        h.counts = counts
-        h.total = total
-        h.min = lo
-        h.max = hi
-        h.sum = sum_
-        return h
+                raise WireError(i, "sum out of range")
+            h.total, h.min, h.max, h.sum = total, lo, hi, sum_
+            packed.append(i)
+            key_chunks.append(key_bytes)
+            count_chunks.append(count_bytes)
+            widths.append(width)
+        if packed:
+            _check_and_attach([out[i] for i in packed], packed, key_chunks, count_chunks, widths)
+        return out
 
     @property
     def count(self) -> int:
@@ -252,6 +330,70 @@ class Histogram:
             f"Histogram(total={self.total}, min={self.min}, max={self.max}, "
             f"mean={self.mean:.1f}, buckets={len(self.counts)})"
         )
+
+
+class WireError(ValueError):
+    """A wire histogram that is not consistent; `index` is its position in from_wire_many's input."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"histogram: {reason}")
+        self.index = index
+
+
+# Indexed by key >> 10 (any uint16): 0 (keys below 1024), or odd up to MAX_KEY's (bit 10 set: what
+# bucket_key makes from 1024 up).
+_MADE_BY_BUCKET_KEY = np.zeros(1 << (16 - 10), dtype=bool)
+_MADE_BY_BUCKET_KEY[0] = True
+_MADE_BY_BUCKET_KEY[1 : (MAX_KEY >> 10) + 1 : 2] = True
+
+
+def _check_and_attach(
+    hists: list[Histogram], indexes: list[int], key_chunks: list[bytes], count_chunks: list[bytes], widths: list[int]
+) -> None:
+    """Check the bucket arrays of `hists` (their scalars are already checked) in vectorized passes
+    over all of them at once, then give each its slice as its one part."""
+    keys = np.frombuffer(b"".join(key_chunks), _KEY_DTYPE)
+    width = widths[0]
+    if widths.count(width) == len(widths):
+        counts = np.frombuffer(b"".join(count_chunks), _COUNT_DTYPES[width])
+    else:
+        width = 8
+        counts = np.concatenate([np.frombuffer(c, _COUNT_DTYPES[w]) for c, w in zip(count_chunks, widths, strict=True)])
+        counts = counts.astype(_COUNT_DTYPES[8])
+    bounds = [0]
+    for chunk in key_chunks:
+        bounds.append(bounds[-1] + len(chunk) // _KEY_DTYPE.itemsize)
+    starts = bounds[:-1]
+
+    def fail(position: int, reason: str) -> NoReturn:
+        raise WireError(indexes[bisect_right(bounds, position) - 1], reason)
+
+    if not np.logical_and.reduce(counts):  # unsigned, so: every count >= 1
+        fail(int(np.flatnonzero(counts == 0)[0]), "bucket counts must be positive")
+    # numpy sums in uint64: exact for 2- and 4-byte counts (at most 44,725 per histogram), not for 8.
+    if width == 8:
+        sums = [sum(counts[a:b].tolist()) for a, b in zip(starts, bounds[1:], strict=True)]
+    else:
+        sums = np.add.reduceat(counts, starts).tolist()
+    ascending = keys[1:] > keys[:-1]
+    ascending[np.array(bounds[1:-1], dtype=np.intp) - 1] = True  # one histogram's last key, the next's first
+    if not np.logical_and.reduce(ascending):
+        fail(int(np.flatnonzero(~ascending)[0]) + 1, "bucket keys must be strictly ascending")
+    firsts = keys[starts].tolist()
+    lasts = keys[np.array(bounds[1:], dtype=np.intp) - 1].tolist()
+    for j, h in enumerate(hists):
+        if sums[j] != h.total:
+            fail(starts[j], "total does not match bucket counts")
+        if firsts[j] < MIN_VALUE_US or lasts[j] > MAX_KEY:
+            fail(starts[j], "bucket key out of range")
+        if bucket_key(h.min) != firsts[j] or bucket_key(h.max) != lasts[j]:
+            fail(starts[j], "min/max do not match the buckets")
+    made = _MADE_BY_BUCKET_KEY[keys >> 10]
+    if not np.logical_and.reduce(made):
+        fail(int(np.flatnonzero(~made)[0]), "bucket key that no value maps to")
+    for j, h in enumerate(hists):
+        a, b = starts[j], bounds[j + 1]
+        h._parts = [(keys[a:b], counts[a:b])]
 
 
 def merged(histograms: Iterable[Histogram]) -> Histogram:

@@ -187,9 +187,7 @@ class Recorder:
             if slot.phase == phase:
                 slot._set_origin(t0)
 
-    def slot(
-        self, phase: str, scenario: str, request: str, expected_response_time: float | None = None
-    ) -> Slot:
+    def slot(self, phase: str, scenario: str, request: str, expected_response_time: float | None = None) -> Slot:
         """The Slot of this key, created on first use; the same object on every later call."""
         key = (phase, scenario, request)
         slot = self._slots.get(key)

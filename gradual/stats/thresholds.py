@@ -42,8 +42,11 @@ class Verdict:
 
 def _in_scope(t: Threshold, key: tuple[str, str, str]) -> bool:
     phase, scenario, request = key
-    return ((t.phase is None or t.phase == phase) and (t.scenario is None or t.scenario == scenario)
-            and (t.request is None or t.request == request))
+    return (
+        (t.phase is None or t.phase == phase)
+        and (t.scenario is None or t.scenario == scenario)
+        and (t.request is None or t.request == request)
+    )
 
 
 @dataclass
@@ -84,8 +87,12 @@ def _holds(t: Threshold, observed: float) -> bool:
 
 
 def evaluate(
-    t: Threshold, stats: RunStats, durations: dict[str, float], expected: set[tuple[str, str, str]],
-    *, complete_seconds: dict[str, int] | None = None,
+    t: Threshold,
+    stats: RunStats,
+    durations: dict[str, float],
+    expected: set[tuple[str, str, str]],
+    *,
+    complete_seconds: dict[str, int] | None = None,
 ) -> Verdict:
     """Judge ``t``. ``durations``: seconds each phase ran (for rps); ``expected``: keys whose request
     has an expected_response_time; ``complete_seconds``: during a run, how many whole seconds of each
@@ -115,7 +122,10 @@ def evaluate(
 
 
 def _longest_failing_streak(
-    t: Threshold, stats: RunStats, keys: Sequence[tuple[str, str, str]], complete: dict[str, int] | None,
+    t: Threshold,
+    stats: RunStats,
+    keys: Sequence[tuple[str, str, str]],
+    complete: dict[str, int] | None,
 ) -> float:
     per_phase: dict[str, dict[int, _Agg]] = {}
     for key in keys:
@@ -145,7 +155,9 @@ def _longest_failing_streak(
 
 
 def evaluate_all(
-    thresholds: Iterable[Threshold], stats: RunStats, durations: dict[str, float],
+    thresholds: Iterable[Threshold],
+    stats: RunStats,
+    durations: dict[str, float],
     expected: set[tuple[str, str, str]],
 ) -> list[Verdict]:
     return [evaluate(t, stats, durations, expected) for t in thresholds]

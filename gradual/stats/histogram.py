@@ -113,15 +113,8 @@ class Histogram:
                 mine.extend(parts)
                 if len(mine) >= COMPACT_PARTS:
                     self.compact()
-        theirs = other._counts
-        if theirs:
-            counts = self._counts
-            if not counts:
-                self._counts = dict(theirs)
-            else:
-                get = counts.get
-                for key, n in theirs.items():
-                    counts[key] = get(key, 0) + n
+        if other._counts:
+            self._add_counts(other._counts.items())
         if not self.total:
             self.min = other.min
             self.max = other.max
@@ -146,12 +139,15 @@ class Histogram:
             dense = np.bincount(np.concatenate([p[0] for p in parts]), weights=np.concatenate([p[1] for p in parts]))
             nonzero = np.flatnonzero(dense)
             keys, ns = nonzero.tolist(), dense[nonzero].astype(np.int64).tolist()
+        self._add_counts(zip(keys, ns, strict=True))
+
+    def _add_counts(self, pairs: Iterable[tuple[int, int]]) -> None:
         counts = self._counts
         if not counts:
-            self._counts = dict(zip(keys, ns, strict=True))
+            self._counts = dict(pairs)
         else:
             get = counts.get
-            for key, n in zip(keys, ns, strict=True):
+            for key, n in pairs:
                 counts[key] = get(key, 0) + n
 
     def merge_wire(self, wire: Any) -> None:

@@ -31,13 +31,14 @@ Route = Callable[[dict[str, Any]], tuple[int, str, Any]]
 
 def prometheus_buckets(hist: Histogram) -> list[tuple[str, float]]:
     """Cumulative counts at BUCKETS_S (at the histogram's 0.1 % bucket resolution) plus +Inf."""
-    keys = sorted(hist.counts)
+    key_array, count_array = hist.buckets()
+    keys, counts = key_array.tolist(), count_array.tolist()
     out: list[tuple[str, float]] = []
     i, running = 0, 0
     for bound in BUCKETS_S:
         limit_us = bound * 1_000_000
         while i < len(keys) and highest_equivalent(keys[i]) <= limit_us:
-            running += hist.counts[keys[i]]
+            running += counts[i]
             i += 1
         out.append((repr(bound), float(running)))
     out.append(("+Inf", float(hist.total)))

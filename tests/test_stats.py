@@ -160,16 +160,17 @@ def test_histogram_wire_roundtrips_through_msgpack(values: list[int]) -> None:
 @settings(max_examples=60)
 @given(
     st.lists(st.tuples(st.booleans(), st.lists(latency_values, max_size=60)), max_size=12),
-    st.integers(min_value=2, max_value=5),
+    st.integers(min_value=0, max_value=150),
 )
 def test_merging_decoded_histograms_equals_merging_recorded_ones(
-    pieces: list[tuple[bool, list[int]]], compact_every: int
+    pieces: list[tuple[bool, list[int]]], compact_above: int
 ) -> None:
-    # Decoded histograms keep their buckets packed and are summed lazily (and whenever compact_every
-    # parts pile up); reads, copies and further merges must see exactly what plain dict merges give.
+    # Decoded histograms keep their buckets packed and are summed lazily (and whenever parts of more
+    # than compact_above buckets pile up); reads, copies and further merges must see exactly what plain
+    # dict merges give.
     lazy, plain, everything = Histogram(), Histogram(), []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("gradual.stats.histogram.COMPACT_PARTS", compact_every)
+        mp.setattr("gradual.stats.histogram.COMPACT_SIZE", compact_above)
         _merge_pieces(pieces, lazy, plain, everything)
     assert lazy == plain == hist_of(everything)
     assert lazy.percentiles((50.0, 99.0)) == plain.percentiles((50.0, 99.0))
@@ -685,6 +686,31 @@ def test_empty_totals_report_zeros() -> None:
     only_interrupted = RequestTotals("p", "s", "r", count=2, interrupted=2, windows={0: [2, 0, Histogram()]})
     assert only_interrupted.within_expected_ratio() is None
     assert only_interrupted.window_series() == [{"t": 0, "count": 2, "failures": 0, "p50": 0.0, "p95": 0.0, "p99": 0.0}]
+
+
+@pytest.mark.parametrize("drop_bits", [1, 3, 6])
+def test_coarsening_maps_every_bucket_as_dropping_bits_of_its_lowest_value(drop_bits: int) -> None:
+    # Every bucket key there is, each with a count of its own, against the rule computed value by value.
+    keys = sorted(
+        {bucket_key(v) for v in range(1, 1 << 14)} | {bucket_key(v) for v in range(1 << 14, MAX_VALUE_US, 9973)}
+    )
+    h = Histogram()
+    want: dict[int, int] = {}
+    keep = 11 - drop_bits
+    for i, key in enumerate(keys):
+        v = lowest_equivalent(key)
+        for _ in range(i % 3 + 1):
+            h.record(v)
+        b = v.bit_length() - keep
+        coarse = bucket_key((v >> b) << b if b > 0 else v)
+        want[coarse] = want.get(coarse, 0) + i % 3 + 1
+    c = h.coarsened(drop_bits)
+    assert c.counts == want
+    assert (c.total, c.min, c.max, c.sum) == (h.total, h.min, h.max, h.sum)
+    # It merges like any other (with its exact min and max, it never goes on the wire).
+    both = c.copy()
+    both.merge(h)
+    assert both.total == 2 * h.total and both.counts[keys[0]] == want[keys[0]] + h.counts[keys[0]]
 
 
 def test_long_run_windows_are_coarsened_behind_the_newest_seconds_and_totals_stay_exact() -> None:

@@ -1,10 +1,12 @@
 """Sparse latency histogram with HdrHistogram's bucketing (3 significant digits, 1 µs .. 1 h).
 
-Workers record into it on every request, so it is a plain dict of bucket -> count rather than
-HdrHistogram's dense arrays. The master merges thousands of them a second: on the wire the buckets
-are two packed little-endian arrays (keys, counts), and a histogram decoded from the wire keeps them
-as numpy arrays ("parts"). Merging such a histogram appends its parts; they are summed into the dict
-in one vectorized pass when the buckets are read, or when too many parts have piled up.
+Two forms of the same buckets live side by side. Workers record into a plain dict of bucket -> count
+(the per-request path). Everything else works on packed numpy arrays ("parts": sorted uint16 keys and
+their counts): on the wire the buckets are two little-endian arrays, a histogram decoded from the wire
+keeps them as they are, and merging one appends its parts, so the master merges thousands a second
+without a Python operation per bucket. Reading the buckets (percentiles, equality, the wire) first
+compacts the dict and every part into one part, in one vectorized pass; so does a merge once parts of
+more than COMPACT_SIZE buckets have piled up. A compacted histogram takes about 10 bytes a bucket.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, NoReturn
 
 import numpy as np
@@ -37,10 +40,14 @@ _KEY_DTYPE = np.dtype("<u2")
 assert MAX_KEY <= np.iinfo(_KEY_DTYPE).max
 _COUNT_DTYPES = {d.itemsize: d for d in (np.dtype("<u2"), np.dtype("<u4"), np.dtype("<u8"))}
 # Parts are summed with float64 weights (np.bincount, several times np.add.at's speed): exact while
-# a bucket holds fewer than 2**53 counts, so no single histogram may claim more.
+# the histogram holds fewer than 2**53 counts (beyond, compact() takes the exact np.add.at). A wire
+# histogram may not claim more.
 MAX_TOTAL = 1 << 53
-# A histogram sums its parts into its dict once this many have piled up (bounds memory and latency).
-COMPACT_PARTS = 4096
+# A merge compacts once its pending parts hold more buckets than this (bounds memory and latency).
+COMPACT_SIZE = 1 << 16
+_NO_KEYS = np.zeros(0, _KEY_DTYPE)
+_NO_COUNTS = np.zeros(0, np.int64)
+_NO_KEYS.flags.writeable = _NO_COUNTS.flags.writeable = False
 
 
 def highest_equivalent(key: int) -> int:
@@ -62,12 +69,14 @@ def lowest_equivalent(key: int) -> int:
 class Histogram:
     """Latency histogram in integer microseconds; `sum` keeps the exact total for an exact mean."""
 
-    __slots__ = ("_counts", "_parts", "total", "min", "max", "sum")
+    __slots__ = ("_counts", "_parts", "_size", "total", "min", "max", "sum")
 
     def __init__(self) -> None:
         self._counts: dict[int, int] = {}
-        # Packed (keys, counts) arrays not yet summed into _counts; None when there are none.
+        # Packed (sorted keys, counts) arrays, never written to, so copies share them; None when there
+        # are none. One part and an empty dict is the compacted form.
         self._parts: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._size = 0  # buckets in the parts
         self.total = 0
         # 0 while empty, so the wire form and equality need no sentinel values.
         self.min = 0
@@ -76,10 +85,14 @@ class Histogram:
 
     @property
     def counts(self) -> dict[int, int]:
-        """Bucket key -> count, every part included (the dict is the histogram's own: don't mutate)."""
-        if self._parts is not None:
-            self.compact()
-        return self._counts
+        """Bucket key -> count, as a new dict (buckets() gives the arrays without building one)."""
+        keys, ns = self.buckets()
+        return dict(zip(keys.tolist(), ns.tolist(), strict=True))
+
+    def buckets(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ascending bucket keys and their counts, as read-only arrays (compacts first)."""
+        self.compact()
+        return self._parts[0] if self._parts else (_NO_KEYS, _NO_COUNTS)
 
     def record(self, value_us: int) -> None:
         if value_us < MIN_VALUE_US:
@@ -111,10 +124,16 @@ class Histogram:
                 self._parts = list(parts)
             else:
                 mine.extend(parts)
-                if len(mine) >= COMPACT_PARTS:
-                    self.compact()
-        if other._counts:
-            self._add_counts(other._counts.items())
+            self._size += other._size
+        theirs = other._counts
+        if theirs:
+            counts = self._counts
+            if not counts:
+                self._counts = dict(theirs)
+            else:
+                get = counts.get
+                for key, n in theirs.items():
+                    counts[key] = get(key, 0) + n
         if not self.total:
             self.min = other.min
             self.max = other.max
@@ -125,30 +144,35 @@ class Histogram:
                 self.max = other.max
         self.total += other.total
         self.sum += other.sum
+        if self._size > COMPACT_SIZE:
+            self.compact()
 
     def compact(self) -> None:
-        """Sum the pending packed parts into the bucket dict (in one vectorized pass for many)."""
+        """Sum the dict and every part into one part (a no-op when already compact)."""
         parts = self._parts
-        if parts is None:
-            return
-        self._parts = None
-        if len(parts) == 1:
-            keys, ns = parts[0][0].tolist(), parts[0][1].tolist()
-        else:
-            # Float weights: exact below 2**53 per bucket, which from_wire's MAX_TOTAL guarantees in practice.
-            dense = np.bincount(np.concatenate([p[0] for p in parts]), weights=np.concatenate([p[1] for p in parts]))
-            nonzero = np.flatnonzero(dense)
-            keys, ns = nonzero.tolist(), dense[nonzero].astype(np.int64).tolist()
-        self._add_counts(zip(keys, ns, strict=True))
-
-    def _add_counts(self, pairs: Iterable[tuple[int, int]]) -> None:
         counts = self._counts
-        if not counts:
-            self._counts = dict(pairs)
+        if counts:
+            keys = np.fromiter(counts, np.int64, len(counts))
+            order = np.argsort(keys)
+            dict_part = (keys[order].astype(_KEY_DTYPE), np.fromiter(counts.values(), np.int64, len(counts))[order])
+            parts = [dict_part] if parts is None else [*parts, dict_part]
+            self._counts = {}
+        elif parts is None or len(parts) == 1:
+            return
+        if len(parts) == 1:
+            keys, ns = parts[0]
         else:
-            get = counts.get
-            for key, n in pairs:
-                counts[key] = get(key, 0) + n
+            all_keys = np.concatenate([p[0] for p in parts])
+            if self.total < MAX_TOTAL:
+                dense = np.bincount(all_keys, weights=np.concatenate([p[1] for p in parts]))
+            else:  # float weights would round: the exact (slower) integer sum
+                dense = np.zeros(MAX_KEY + 1, np.int64)
+                np.add.at(dense, all_keys, np.concatenate([p[1].astype(np.int64) for p in parts]))
+            nonzero = np.flatnonzero(dense)
+            keys, ns = nonzero.astype(_KEY_DTYPE), dense[nonzero].astype(np.int64)
+        keys.flags.writeable = ns.flags.writeable = False
+        self._parts = [(keys, ns)]
+        self._size = len(keys)
 
     def merge_wire(self, wire: Any) -> None:
         self.merge(Histogram.from_wire(wire))
@@ -160,26 +184,31 @@ class Histogram:
         drop_bits) of its value (1/128 for the default). The master keeps old per-second windows this
         way, so a long run's memory grows with its length far more slowly.
         """
-        keep = SUB_BUCKET_BITS - drop_bits
-        out: dict[int, int] = {}
-        get = out.get
-        for key, n in self.counts.items():
-            v = lowest_equivalent(key)
-            b = v.bit_length() - keep
-            if b > 0:
-                v = (v >> b) << b
-            k = bucket_key(v)
-            out[k] = get(k, 0) + n
+        keys, ns = self.buckets()
+        wide = keys.astype(np.int64)
+        # From SUB_BUCKET_COUNT up a key is (exponent, sub-bucket): dropping bits clears the sub-bucket's
+        # low bits. Below, a key is its value: a table gives each one's coarser key.
+        coarse = np.where(
+            wide < SUB_BUCKET_COUNT,
+            _coarse_small_keys(drop_bits)[np.minimum(wide, SUB_BUCKET_COUNT - 1)],
+            wide & ~((1 << drop_bits) - 1),
+        )
+        # Coarsening keeps the order, so the keys that merge are neighbours.
+        starts = np.flatnonzero(np.concatenate(([True], coarse[1:] != coarse[:-1]))) if len(coarse) else coarse
         h = Histogram()
-        h._counts = out
+        if len(starts):
+            out_keys, out_ns = coarse[starts].astype(_KEY_DTYPE), np.add.reduceat(ns.astype(np.int64), starts)
+            out_keys.flags.writeable = out_ns.flags.writeable = False
+            h._parts = [(out_keys, out_ns)]
+            h._size = len(out_keys)
         h.total, h.min, h.max, h.sum = self.total, self.min, self.max, self.sum
         return h
 
     def copy(self) -> Histogram:
         h = Histogram()
         h._counts = dict(self._counts)
-        # The arrays are never written to (read-only views of wire bytes, or fresh sums), so share them.
         h._parts = None if self._parts is None else list(self._parts)
+        h._size = self._size
         h.total = self.total
         h.min = self.min
         h.max = self.max
@@ -189,18 +218,16 @@ class Histogram:
     def to_wire(self) -> list[Any]:
         """[total, min, max, sum, keys, counts]: keys ascending as uint16 little-endian bytes, counts
         as little-endian bytes of 2, 4 or 8 each (the narrowest that fits; the length tells which)."""
-        counts = self.counts
-        keys = sorted(counts)
-        ns = [counts[k] for k in keys]
-        top = max(ns) if ns else 0
+        keys, ns = self.buckets()
+        top = int(ns.max()) if len(ns) else 0
         width = 2 if top < 1 << 16 else 4 if top < 1 << 32 else 8
         return [
             self.total,
             self.min,
             self.max,
             self.sum,
-            np.array(keys, _KEY_DTYPE).tobytes(),
-            np.array(ns, _COUNT_DTYPES[width]).tobytes(),
+            keys.astype(_KEY_DTYPE).tobytes(),
+            ns.astype(_COUNT_DTYPES[width]).tobytes(),
         ]
 
     @classmethod
@@ -271,7 +298,7 @@ class Histogram:
         return self.percentiles((p,))[0]
 
     def percentiles(self, ps: Sequence[float]) -> list[float]:
-        """Several percentiles with one sort of the buckets; same semantics as percentile()."""
+        """Several percentiles with one pass over the buckets; same semantics as percentile()."""
         for p in ps:
             if not 0.0 <= p <= 100.0:
                 raise ValueError(f"percentile must be within 0..100, got {p!r}")
@@ -291,18 +318,11 @@ class Histogram:
                 rank = max(1, math.ceil(math.nextafter(p, -math.inf) / 100.0 * total))
                 wanted.append((rank, i))
         if wanted:
-            wanted.sort()
-            j = 0
-            seen = 0
-            counts = self.counts
-            for key in sorted(counts):
-                seen += counts[key]
-                while j < len(wanted) and wanted[j][0] <= seen:
-                    value = highest_equivalent(key)
-                    out[wanted[j][1]] = float(min(max(value, lo), hi))
-                    j += 1
-                if j == len(wanted):
-                    break
+            keys, ns = self.buckets()
+            # The first bucket whose running count reaches each rank.
+            at = np.searchsorted(np.cumsum(ns), [rank for rank, _ in wanted])
+            for (_, i), key in zip(wanted, keys[at].tolist(), strict=True):
+                out[i] = float(min(max(highest_equivalent(key), lo), hi))
         return out
 
     def __bool__(self) -> bool:
@@ -316,7 +336,7 @@ class Histogram:
             and self.min == other.min
             and self.max == other.max
             and self.sum == other.sum
-            and self.counts == other.counts
+            and all(np.array_equal(a, b) for a, b in zip(self.buckets(), other.buckets(), strict=True))
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -324,7 +344,7 @@ class Histogram:
     def __repr__(self) -> str:
         return (
             f"Histogram(total={self.total}, min={self.min}, max={self.max}, "
-            f"mean={self.mean:.1f}, buckets={len(self.counts)})"
+            f"mean={self.mean:.1f}, buckets={len(self.buckets()[0])})"
         )
 
 
@@ -390,6 +410,18 @@ def _check_and_attach(
     for j, h in enumerate(hists):
         a, b = starts[j], bounds[j + 1]
         h._parts = [(keys[a:b], counts[a:b])]
+        h._size = b - a
+
+
+@cache
+def _coarse_small_keys(drop_bits: int) -> np.ndarray:
+    """For every key below SUB_BUCKET_COUNT (each its own value), its key with drop_bits fewer bits."""
+    keep = SUB_BUCKET_BITS - drop_bits
+    table = np.zeros(SUB_BUCKET_COUNT, np.int64)
+    for key in range(1, SUB_BUCKET_COUNT):
+        b = key.bit_length() - keep
+        table[key] = (key >> b) << b if b > 0 else key
+    return table
 
 
 def merged(histograms: Iterable[Histogram]) -> Histogram:

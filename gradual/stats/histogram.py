@@ -336,7 +336,12 @@ class Histogram:
             and self.min == other.min
             and self.max == other.max
             and self.sum == other.sum
-            and all(np.array_equal(a, b) for a, b in zip(self.buckets(), other.buckets(), strict=True))
+            and (
+                # Both still plain dicts (a worker's): compare them as they are, without compacting.
+                self._counts == other._counts
+                if self._parts is None and other._parts is None
+                else all(np.array_equal(a, b) for a, b in zip(self.buckets(), other.buckets(), strict=True))
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -75,6 +75,7 @@ class Controller:
     def __init__(self, run: RunConfig, link: Link, observers: Sequence[Observer] = (), tick: float = TICK) -> None:
         self.run = run
         self.link = link
+        link.stop_run = self.stop
         self.observers = list(observers)
         self.tick = tick
         self.stats = RunStats()

@@ -7,8 +7,8 @@ stat batches. Local mode uses an in-process link to one engine; the cluster a Ze
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from gradual.plan import Batch
 from gradual.stats import StatsBatch
@@ -27,6 +27,7 @@ class WorkerView:
     left_at: float | None = None
     lost: bool = False
     requests: int = 0
+    problems: list[str] = field(default_factory=list)  # notices it sent (plugin failures), the first few
 
     @property
     def live(self) -> bool:
@@ -34,6 +35,9 @@ class WorkerView:
 
 
 class Link(ABC):
+    # Set by the controller: how a link asks for the run to stop, as stop(reason, exit_code) does.
+    stop_run: Callable[[str, int], None] | None = None
+
     @abstractmethod
     def start(self) -> None:
         """Bring the workers up and ready; raise LinkError when the run cannot start."""

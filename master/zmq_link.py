@@ -30,6 +30,7 @@ from gradual.proto import (
     Heartbeat,
     Hello,
     Message,
+    Notice,
     PhaseStart,
     PhaseStop,
     ProtocolError,
@@ -58,6 +59,7 @@ RECEIVE_BURST = 32  # messages handled before the receiver lets other greenlets 
 STOP_GRACE = 5.0  # beyond stop_timeout, how long phase_stop waits for workers' last batches
 QUIT_GRACE = 2.0  # how long close() waits for workers to say bye
 LIVENESS_CHECK = 0.1  # seconds between looks for silent workers (heartbeats still go once an interval)
+MAX_PROBLEMS = 20  # notices kept per worker for the summary (every one is logged)
 
 
 def _shown(peer: str) -> str:
@@ -307,8 +309,25 @@ class ZmqLink(Link):
                 w.view.left_at = time.time()
         elif isinstance(msg, Error):
             log.error("worker %s: %s", w.id, msg.message)
+        elif isinstance(msg, Notice):
+            self._notice(w, msg)
         else:
             self.drops.drop(_shown(peer), ProtocolError(f"unexpected message type {msg.TYPE} from a worker"))
+
+    def _notice(self, w: WorkerRecord, msg: Notice) -> None:
+        # One line whatever the worker sent: it goes into the log and the reports.
+        text = " ".join(msg.message.split())[:1000]
+        problems = w.view.problems
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(text)
+        elif len(problems) == MAX_PROBLEMS:
+            problems.append("(further notices only in the master's log)")
+        if msg.fatal:
+            log.error("worker %s: %s", w.id, text)
+            if self.stop_run is not None:
+                self.stop_run(f"worker {w.id}: {text}", 3)
+        else:
+            log.warning("worker %s: %s", w.id, text)
 
     def _hello(self, identity: bytes, peer: str, msg: Hello, w: WorkerRecord | None) -> None:
         if msg.worker_id != peer:

@@ -329,6 +329,17 @@ class Error(Message):
 
 @_register
 @dataclass(frozen=True, slots=True)
+class Notice(Message):
+    """A problem on the worker that the person running the test must see, such as a plugin that failed
+    there. fatal: a required plugin failed after start-up, and the master stops the run (exit 3)."""
+
+    TYPE: ClassVar[str] = "notice"
+    message: str
+    fatal: bool = False
+
+
+@_register
+@dataclass(frozen=True, slots=True)
 class Bye(Message):
     """The worker is leaving on purpose; the master treats it as gone, not lost."""
 

@@ -16,6 +16,7 @@ from support.cluster import Cluster
 from support.gradual_run import GradualRun, run_gradual
 from support.plugins import (
     BROKEN,
+    CRASHER,
     EXIT_CODE,
     MARKER,
     RAISER,
@@ -184,8 +185,14 @@ def test_a_broken_plugin_is_reported_with_its_stage_while_another_loads(
     markers = sorted(p.name.split("-")[0] for p in events_dir.glob("*.marker"))
     assert markers == (["local"] if workers == 0 else ["master", "worker", "worker"])
     assert all(p.read_text() == "initialized\nclosed\n" for p in events_dir.glob("*.marker"))
-    # Each node logs its own failure: the master (or local process) and, here on the same stderr, each worker.
-    assert result.stderr.count("plugin 'broken' failed at initialize") == 1 + workers
+    # Each node logs its own failure: the master (or local process) and, here on the same stderr, each worker;
+    # each worker's also reaches the master, which logs it with the worker's id and puts it in the summary.
+    failure = "plugin 'broken' failed at initialize: RuntimeError: cannot reach the monitoring system"
+    relayed = [line for line in result.stderr.splitlines() if "gradual.master: worker " in line and failure in line]
+    assert len(relayed) == workers
+    assert result.stderr.count("plugin 'broken' failed at initialize") == 1 + 2 * workers
+    # (Local mode's one in-process worker has nothing to relay: its failures are the summary's plugins list.)
+    assert [w["problems"] for w in result.summary["workers"]] == ([[failure]] * workers or [[]])
 
 
 def test_a_required_broken_plugin_aborts_the_run_with_exit_3(
@@ -210,6 +217,31 @@ def test_a_required_plugin_that_fails_on_a_worker_aborts_the_cluster_run_with_ex
     assert result.returncode == 3, result.stderr
     assert "could not load the bundle: required plugin 'broken' failed at initialize" in result.stderr
     assert target.counts()["requests"].get(SLOW_PATH, 0) == 0
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_a_plugin_that_dies_on_the_workers_mid_run_is_reported_by_the_master(
+    tmp_path: Path, target: TargetProcess, events_dir: Path, required: bool
+) -> None:
+    # Not required: the master shows each worker's failure and the run goes on. Required: the master stops the
+    # run at the first one, with exit 3, long before the phase's 20 s are up.
+    config = write_plugin_config(tmp_path, [{"path": "crasher.py", "required": required}],
+                                 phases={"load": 20.0 if required else 2.0}, files={"crasher.py": CRASHER})
+    result = _run(config, target, events_dir, "--workers", "2")
+    failure = "plugin 'crasher' failed at run: RuntimeError: lost the connection to its sink"
+    assert result.summary is not None, result.stderr
+    problems = [w["problems"] for w in result.summary["workers"]]
+    if not required:
+        assert result.returncode == 0, result.stderr
+        assert problems == [[failure]] * 2
+        assert target.counts()["requests"][SLOW_PATH] > 0
+        return
+    assert result.returncode == 3, result.stderr
+    assert "stopping the run: worker " in result.stderr and f"required {failure}" in result.stderr
+    assert [f"required {failure}"] in problems
+    assert result.summary["phases"][0]["duration_s"] < 10
+    assert result.summary["run"]["stop_reason"].startswith("worker ")
+    assert result.summary["run"]["stop_reason"].endswith(f"required {failure}")
 
 
 def test_the_master_fires_worker_connect_and_worker_lost_for_real_worker_processes(

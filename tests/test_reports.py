@@ -103,7 +103,8 @@ def hostile_summary() -> dict[str, Any]:
         ],
         "workers": [
             {"id": f"w1 {XSS}", "host": "10.0.0.1:1", "joined_at": "2025-01-02T03:04:04.000Z",
-             "left_at": None, "lost": True, "requests": 120},
+             "left_at": None, "lost": True, "requests": 120,
+             "problems": [f"plugin 'sink' failed at run: {IMG_XSS}", "plugin 'other' failed at load: ValueError"]},
             {"id": "w2", "host": "10.0.0.2:2", "joined_at": "2025-01-02T03:04:04.000Z",
              "left_at": "2025-01-02T03:04:17.500Z", "lost": False, "requests": 180},
         ],
@@ -506,6 +507,10 @@ def test_html_escapes_every_name_from_the_summary(tmp_path: Path) -> None:
     marks = [text.strip() for text, stack in dom.texts if "td" in stack and text.strip() in ("✓", "✗", "?")]
     assert marks == ["✓", "✗", "✗", "?"]
     assert "FAILED" in texts and "lost" in texts
+    # Problems a worker reported, each as text, under the workers table.
+    problems = [text.strip() for text, stack in dom.texts if "li" in stack and "section" in stack]
+    assert f"plugin 'sink' failed at run: {IMG_XSS}" in problems
+    assert "plugin 'other' failed at load: ValueError" in problems
     assert [a for a in dom.find("path") if a.get("class") == "series failures"], "failures/s line drawn"
 
 

@@ -36,6 +36,7 @@ from gradual.proto import (
     Heartbeat,
     Hello,
     Message,
+    Notice,
     PhaseStart,
     PhaseStop,
     ProtocolError,
@@ -105,7 +106,7 @@ class Agent:
         self._process = psutil.Process()
         self._process.cpu_percent(None)
         self.drops = DropLog(log)
-        self.plugins = WorkerPlugins(self.worker_id)
+        self.plugins = WorkerPlugins(self.worker_id, notify=self._notice)
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.IDENTITY, self.worker_id.encode())
@@ -143,6 +144,11 @@ class Agent:
             pass  # not connected and the queue is full: heartbeats and resends cover it
         except zmq.ZMQError as exc:
             log.debug("send %s failed: %s", msg.TYPE, exc)
+
+    def _notice(self, message: str, fatal: bool) -> None:
+        # Plugin failures can surface in a greenlet's link callback, which runs in the hub: send from a
+        # greenlet of its own.
+        gevent.spawn(self._send, Notice(message, fatal))
 
     def _hello(self) -> None:
         self._send(Hello(self.worker_id, __version__, socket.gethostname(), os.getpid(), os.cpu_count() or 1,
@@ -242,7 +248,7 @@ class Agent:
             return
         engine = Engine(loaded.run)
         # Plugins load with their bundle: a required one that fails makes the bundle fail (master: exit 3).
-        # Other plugin failures are logged here, where the plugin ran ("error" is for fatal ones).
+        # Other plugin failures are logged here, where the plugin ran, and go to the master as notices.
         fatal = self.plugins.start(loaded.run, msg.options, engine)
         if fatal is not None:
             loaded.remove()

@@ -13,7 +13,7 @@ import importlib.util
 import inspect
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -144,6 +144,9 @@ class PluginManager:
         self.records: list[PluginRecord] = []
         self.problems: list[str] = []  # one line per failure, as logged
         self.fatal: str | None = None  # the first failure of a required plugin
+        # Called with (message, fatal) for each failure but the start-up one returned by activate();
+        # fatal: a required plugin failed while running. A worker sends these to the master.
+        self.on_problem: Callable[[str, bool], None] | None = None
         self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -336,8 +339,9 @@ class PluginManager:
 
     def _run_failed(self, rec: PluginRecord, exc: BaseException | None) -> None:
         self._fail(rec, RUN, exc or RuntimeError("greenlet died"), fatal=False)
-        if rec.required:
-            # Past start-up the run can only be stopped, by the master (exit 3); a worker just reports it.
+        if rec.required and self.env.controller is not None:
+            # Past start-up the run can only be stopped, by the master (exit 3); a worker reports it through
+            # on_problem, as fatal.
             self.env.stop(self.problems[-1], 3)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -364,6 +368,8 @@ class PluginManager:
             log.error("%s", message, exc_info=detail)
         else:
             log.error("%s; the run goes on", message, exc_info=detail)
+        if self.on_problem is not None and message != self.fatal:
+            self.on_problem(message, rec.required and stage == RUN)
         return False
 
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -51,10 +51,15 @@ def report_to_master(data: dict[str, Any], worker_id: str) -> dict[str, Any]:
 
 
 class WorkerPlugins:
-    """A worker's plugins: activated for each bundle it loads, closed when that run ends."""
+    """A worker's plugins: activated for each bundle it loads, closed when that run ends.
 
-    def __init__(self, worker_id: str) -> None:
+    ``notify(message, fatal)`` hears of every plugin failure but a fatal start-up one (which start()
+    returns): the agent sends them to the master, so they show there and not only in this worker's log.
+    """
+
+    def __init__(self, worker_id: str, notify: Callable[[str, bool], None] | None = None) -> None:
         self.worker_id = worker_id
+        self.notify = notify
         self.env: Environment | None = None
         self.problems: list[str] = []
 
@@ -66,6 +71,7 @@ class WorkerPlugins:
             names = []
             log.warning("bundle options.plugins is not a list of names: ignored")
         env = Environment(WORKER, with_cli_plugins(run, names), engine=engine, worker_id=self.worker_id)
+        env.plugins.on_problem = self.notify
         fatal = env.plugins.activate(env.run.plugins)
         self.problems = list(env.plugins.problems)
         if fatal is not None:

@@ -280,7 +280,13 @@ def _workers(summary: dict[str, Any]) -> str:
         )
     head = ("<tr><th>ID</th><th>Host</th><th>Joined</th><th>Left</th><th>Status</th>"
             "<th class='num'>Requests</th><th class='num'>Share</th></tr>")
-    return _section("Workers", _table(head, rows, "workers-table"), "workers")
+    problems = [
+        f"<li><code>{_e(w.get('id', ''))}</code>: <span>{_e(p)}</span></li>"
+        for w in workers
+        for p in (w.get("problems") if isinstance(w.get("problems"), list) else [])
+    ]
+    listed = f'<h3>Problems the workers reported</h3><ul class="problems">{"".join(problems)}</ul>' if problems else ""
+    return _section("Workers", _table(head, rows, "workers-table") + listed, "workers")
 
 
 def _section(title: str, inner: str, anchor: str) -> str:

@@ -94,6 +94,7 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "left_at": iso(w.left_at),
             "lost": w.lost,
             "requests": by_source.get(w.id, 0),
+            "problems": list(w.problems),
         }
         for w in result.workers
     ]

@@ -134,6 +134,25 @@ class Broken(Plugin):
         raise RuntimeError("cannot reach the monitoring system")
 '''
 
+CRASHER = '''\
+"""Test plugin: on workers only, its background greenlet dies half a second into the run."""
+
+import gevent
+
+from gradual import BackgroundPlugin
+
+
+class Crasher(BackgroundPlugin):
+    """Loses the connection to its sink."""
+
+    name = "crasher"
+    runs_on = "worker"
+
+    def run(self):
+        gevent.sleep(0.5)
+        raise RuntimeError("lost the connection to its sink")
+'''
+
 MARKER = '''\
 """Test plugin: writes <role>-<pid>.marker into PLUGIN_EVENTS_DIR when initialized and when closed."""
 

@@ -85,8 +85,8 @@ class RequestTotals(KeyDelta):
                 folded = _FOLDED.__get__(self)
                 for sec in due:
                     window = pending.pop(sec)[2]
-                    # A sealed window is one dict from now on (time series, coarsening), not a
-                    # thousand workers' packed parts.
+                    # A sealed window is one compact pair of arrays from now on (time series,
+                    # coarsening), not a thousand workers' parts.
                     window.compact()
                     folded.merge(window)
 

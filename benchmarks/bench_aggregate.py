@@ -8,6 +8,7 @@ same bytes; compare the ratios between runs on a noisy machine, not the µs.
 
 Run:  python benchmarks/bench_aggregate.py
       python benchmarks/bench_aggregate.py --baseline /tmp/old_stats   # a copy of an older gradual/stats/
+      python benchmarks/bench_aggregate.py --workers 20 --seconds 300 --rounds 1 --memory   # a long run's memory
 
 --baseline DIR measures DIR's *.py (an older copy of gradual/stats, imported as a separate package) on
 the same requests in the same run, so two versions compare without switching the tree. Each version
@@ -25,6 +26,7 @@ import random
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -126,6 +128,20 @@ def reads(stats_mod: Any, stats: Any, bodies: list[bytes]) -> float:
     return best * 1e6
 
 
+def memory(stats_mod: Any, rows: list[list[bytes]]) -> tuple[int, int]:
+    """Bytes a RunStats keeps after merging every row, and the peak while merging (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _, stats = merge_all(stats_mod, rows)
+        gc.collect()
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del stats
+    return kept, peak
+
+
 def same_numbers(a: Any, b: Any) -> bool:
     if sorted(a.keys()) != sorted(b.keys()):
         return False
@@ -149,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rps", type=int, default=200, help="requests a second per key (default 200)")
     ap.add_argument("--rounds", type=int, default=5, help="best of this many rounds (default 5)")
     ap.add_argument("--baseline", type=Path, help="a copy of an older gradual/stats/ to measure beside this tree")
+    ap.add_argument("--memory", action="store_true",
+                    help="also merge one round under tracemalloc: what the RunStats keeps, and the peak")
     args = ap.parse_args(argv)
 
     import gradual.stats as current
@@ -179,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         merge, bare_us = us[f"{name} merge"], us[f"{name} bare"]
         print(f"{name:<10} {merge:8.1f} µs/batch ({merge / bare_us:.1f}x its bare unpackb, {bare_us:.1f} µs)   "
               f"reads of one tick: {reads(mod, final[name], rows[name][-1][:10]):.0f} µs")
+    if args.memory:
+        wire = sum(len(b) for row in next(iter(rows.values())) for b in row)
+        print(f"memory (one more round under tracemalloc; the round's frames hold {wire / 1e6:.1f} MB):")
+        for name, mod in versions.items():
+            kept, peak = memory(mod, rows[name])
+            print(f"{name:<10} RunStats keeps {kept / 1e6:7.1f} MB ({kept / wire:.2f}x the frames), "
+                  f"peak {peak / 1e6:.1f} MB")
     if args.baseline:
         ratio = us["current merge"] / us["baseline merge"]
         print(f"current / baseline: {ratio:.3f} ({(1 - ratio) * 100:+.1f}% less work per batch)")

@@ -21,6 +21,7 @@ class WorkerRecord:
     last_seq: int = 0  # highest stats seq merged (for acks and duplicate drops)
     phase: str | None = None  # the phase this worker was told to start
     done: dict[str, set[str]] = field(default_factory=dict)  # phase -> finished run_once scenarios
+    once: dict[str, set[str]] = field(default_factory=dict)  # phase -> run_once scenarios it got a share of
     stopped: dict[str, int] = field(default_factory=dict)  # phase -> last stats seq sent before stopping
     state: str = "connecting"
     cpu_percent: float = 0.0

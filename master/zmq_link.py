@@ -108,6 +108,7 @@ class ZmqLink(Link):
         self.drops = DropLog(log)
         self.state = "waiting"
         self.phase: str | None = None
+        self._running_phase: str | None = None  # from phase_start until phase_stop begins
         self.phase_index = 0
         self.cmd_seq = 0
         self._queue: list[tuple[str, StatsBatch]] = []
@@ -161,6 +162,7 @@ class ZmqLink(Link):
 
     def phase_start(self, phase: str, index: int) -> None:
         self.phase, self.phase_index = phase, index
+        self._running_phase = phase
         for w in self.registry.live():
             self._start_phase_on(w)
 
@@ -182,6 +184,7 @@ class ZmqLink(Link):
         if w is None:
             return
         self._start_phase_on(w)
+        w.once.setdefault(phase, set()).add(scenario)
         self.cmd_seq += 1
         self._send(w, RunBatches(self.cmd_seq, phase, scenario, [[b.wait, float(b.size)] for b in batches], offset))
 
@@ -197,6 +200,7 @@ class ZmqLink(Link):
         return set.intersection(*(w.done.get(phase, set()) for w in live))
 
     def phase_stop(self, phase: str, stop_timeout: float) -> None:
+        self._running_phase = None  # what is unsent now is so for every worker: the phase is over
         for w in self.registry.live():
             self._send(w, PhaseStop(phase, stop_timeout))
         deadline = time.monotonic() + stop_timeout + STOP_GRACE
@@ -288,6 +292,7 @@ class ZmqLink(Link):
             w.state = "gone"
             self._changed = True
             log.info("worker %s left: %s", w.id, msg.reason)
+            self._unfinished_share(w, "left")
             return
         if not w.view.live and w.ready:
             self._rejoin(w)
@@ -314,14 +319,29 @@ class ZmqLink(Link):
         else:
             self.drops.drop(_shown(peer), ProtocolError(f"unexpected message type {msg.TYPE} from a worker"))
 
-    def _notice(self, w: WorkerRecord, msg: Notice) -> None:
-        # One line whatever the worker sent: it goes into the log and the reports.
-        text = " ".join(msg.message.split())[:1000]
+    def _unfinished_share(self, w: WorkerRecord, how: str) -> None:
+        """A worker gone mid-phase takes the rest of its run_once share with it (those users are not
+        re-run elsewhere: which of them already ran is not known): say so, in the log and the summary."""
+        phase = w.phase if w.phase == self._running_phase else None
+        unfinished = sorted(w.once.get(phase, set()) - w.done.get(phase, set())) if phase else []
+        if unfinished:
+            names = ", ".join(repr(s) for s in unfinished)
+            text = (f"{how} before finishing its share of run_once scenario(s) {names} in phase {phase!r}: "
+                    "the rest of that share was not sent")
+            log.warning("worker %s %s", w.id, text)
+            self._problem(w, text)
+
+    def _problem(self, w: WorkerRecord, text: str) -> None:
         problems = w.view.problems
         if len(problems) < MAX_PROBLEMS:
             problems.append(text)
         elif len(problems) == MAX_PROBLEMS:
             problems.append("(further notices only in the master's log)")
+
+    def _notice(self, w: WorkerRecord, msg: Notice) -> None:
+        # One line whatever the worker sent: it goes into the log and the reports.
+        text = " ".join(msg.message.split())[:1000]
+        self._problem(w, text)
         if msg.fatal:
             log.error("worker %s: %s", w.id, text)
             if self.stop_run is not None:
@@ -401,6 +421,7 @@ class ZmqLink(Link):
                     w.state = "lost"
                     self._changed = True
                     log.warning("worker %s lost: silent for %.1fs", w.id, now - w.last_seen)
+                    self._unfinished_share(w, "was lost")
                 elif beat and now - w.last_sent >= self.heartbeat_interval / 2:
                     # Any message is a sign of life to a worker: one that just got an ack needs no beat.
                     self._send_frame(w, frame, "heartbeat")

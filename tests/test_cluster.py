@@ -147,6 +147,34 @@ def test_killed_worker_is_lost_and_survivors_take_its_users(cluster: Cluster, ta
     assert 0 <= unreported <= 2 * 50 * 2.5, (seen, info["w2"])
 
 
+def test_worker_lost_during_run_once_is_reported_with_the_share_it_did_not_send(
+    cluster: Cluster, target: TargetProcess
+) -> None:
+    # run_once: 20 batches, one every 0.5 s, split over two workers. One dies early; the users of its share
+    # that had not run yet are not re-run elsewhere, and the summary says so.
+    config = write_recording_config(cluster.folder, {"min_concurrency": 2, "max_concurrency": 40, "ramp_up_add": 2,
+                                                     "ramp_up_wait": 0.5, "run_once": True}, run_time=20)
+    target.reset()
+    master = cluster.master(config, 2)
+    workers = {name: cluster.worker(name) for name in ("w1", "w2")}
+    wait_until(lambda: len(server_paths(target)) == 2, 10, "both workers send load")
+    workers["w2"].kill9()
+
+    assert master.wait() == 0, cluster.logs()
+    info = by_id(cluster.summary())
+    assert info["w2"]["lost"] is True
+    assert info["w2"]["problems"] == [
+        "was lost before finishing its share of run_once scenario(s) 's' in phase 'load': the rest of that share "
+        "was not sent"
+    ]
+    assert info["w1"]["problems"] == []
+    assert "worker w2 was lost before finishing its share of run_once scenario(s) 's'" in master.log()
+    seen = server_paths(target)
+    # Batch k (1..20) is 2k users, one request each, half of them per worker: the survivor ran all of its half.
+    assert seen["w1"] == info["w1"]["requests"] == sum(range(1, 21))
+    assert seen["w2"] < sum(range(1, 21))
+
+
 def test_worker_started_after_the_run_began_receives_load(cluster: Cluster, target: TargetProcess) -> None:
     config = write_recording_config(cluster.folder, {"min_concurrency": 4, "max_concurrency": 4}, run_time=5)
     target.reset()

@@ -18,7 +18,7 @@ from gradual import events as event_hooks
 from gradual import plan
 from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
 from gradual.stats import RunStats
-from gradual.stats.thresholds import Verdict, evaluate, evaluate_all
+from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all
 
 from .dispatch import offsets, split
 from .link import Link, WorkerView
@@ -94,6 +94,7 @@ class Controller:
             if r.expected_response_time is not None
         }
         self._abort_thresholds = [t for t in run.thresholds if t.abort]
+        self._second_verdicts = SecondVerdicts()  # for: abort checks judge each second once, not every tick
         self._cmd_time = 0.0
         self.started_at = 0.0
 
@@ -322,7 +323,8 @@ class Controller:
         complete = {p.name: 1 << 30 for p in self.phases}
         complete[phase.name] = int(t)
         for threshold in self._abort_thresholds:
-            verdict = evaluate(threshold, self.stats, durations, self.expected, complete_seconds=complete)
+            verdict = evaluate(threshold, self.stats, durations, self.expected, complete_seconds=complete,
+                               seconds_cache=self._second_verdicts)
             if not verdict.passed and verdict.observed is not None:
                 log.warning("threshold %r failed (observed %s): aborting the run", threshold.expression,
                             verdict.observed)

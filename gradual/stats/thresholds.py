@@ -7,7 +7,7 @@ for D consecutive seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +82,27 @@ def _metric(t: Threshold, agg: _Agg, seconds: float) -> float | None:
     return hist.percentile(t.percentile or 50.0) / 1000
 
 
+class SecondVerdicts:
+    """Per-second verdicts of ``for:`` thresholds, kept from one abort check to the next: a second is
+    judged again only when its windows changed (a late batch), so each check judges the new seconds
+    instead of the whole run so far."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Threshold, str, int], tuple[tuple[int, int, int], bool]] = {}
+
+    def failing(
+        self, t: Threshold, phase: str, sec: int, signature: tuple[int, int, int], judge: Callable[[], bool]
+    ) -> bool:
+        # Merges only add: a second whose count, failures and latencies recorded are unchanged is unchanged.
+        key = (t, phase, sec)
+        seen = self._seen.get(key)
+        if seen is not None and seen[0] == signature:
+            return seen[1]
+        verdict = judge()
+        self._seen[key] = (signature, verdict)
+        return verdict
+
+
 def _holds(t: Threshold, observed: float) -> bool:
     return t.holds(observed / 100 if t.unit == "%" else observed)
 
@@ -93,10 +114,12 @@ def evaluate(
     expected: set[tuple[str, str, str]],
     *,
     complete_seconds: dict[str, int] | None = None,
+    seconds_cache: SecondVerdicts | None = None,
 ) -> Verdict:
     """Judge ``t``. ``durations``: seconds each phase ran (for rps); ``expected``: keys whose request
     has an expected_response_time; ``complete_seconds``: during a run, how many whole seconds of each
-    phase are complete (windows past that are still filling and are not judged)."""
+    phase are complete (windows past that are still filling and are not judged); ``seconds_cache``:
+    per-second verdicts of ``for:`` thresholds kept by the caller from one check to the next."""
     keys = [k for k in stats.keys() if _in_scope(t, k)]
     agg = _Agg(hist=Histogram())
     for key in keys:
@@ -115,7 +138,7 @@ def evaluate(
         if observed is None:
             return Verdict(t, None, False, "no requests in scope")
         return Verdict(t, observed, _holds(t, observed))
-    streak = _longest_failing_streak(t, stats, keys, complete_seconds)
+    streak = _longest_failing_streak(t, stats, keys, complete_seconds, seconds_cache or SecondVerdicts())
     passed = streak < t.for_s
     note = f"failed for {streak:g}s in a row" if streak else ""
     return Verdict(t, observed, passed, note)
@@ -126,32 +149,46 @@ def _longest_failing_streak(
     stats: RunStats,
     keys: Sequence[tuple[str, str, str]],
     complete: dict[str, int] | None,
+    verdicts: SecondVerdicts,
 ) -> float:
-    per_phase: dict[str, dict[int, _Agg]] = {}
+    # phase -> second -> [count, failures, latencies recorded, that second's windows of every key in scope]
+    per_phase: dict[str, dict[int, list[Any]]] = {}
     for key in keys:
         totals = stats.get(*key)
         assert totals is not None
         seconds = per_phase.setdefault(key[0], {})
-        for sec, (count, failures, hist) in totals.windows.items():
+        for sec, window in totals.windows.items():
             if complete is not None and sec >= complete.get(key[0], 0):
                 continue
-            agg = seconds.get(sec)
-            if agg is None:
-                agg = seconds[sec] = _Agg(hist=Histogram())
-            agg.count += count
-            agg.failures += failures
-            assert agg.hist is not None
-            agg.hist.merge(hist)
+            entry = seconds.get(sec)
+            if entry is None:
+                entry = seconds[sec] = [0, 0, 0, []]
+            entry[0] += window[0]
+            entry[1] += window[1]
+            entry[2] += window[2].total
+            entry[3].append(window)
     longest = 0
-    for seconds in per_phase.values():
+    for phase, seconds in per_phase.items():
         run, prev = 0, None
         for sec in sorted(seconds):
-            value = _metric(t, seconds[sec], 1.0)
-            failing = value is not None and not _holds(t, value)
+            count, failures, recorded, windows = seconds[sec]
+            failing = verdicts.failing(t, phase, sec, (count, failures, recorded), lambda ws=windows: _fails(t, ws))
             run = (run + 1 if prev is not None and sec == prev + 1 else 1) if failing else 0
             prev = sec
             longest = max(longest, run)
     return float(longest)
+
+
+def _fails(t: Threshold, windows: list[list[Any]]) -> bool:
+    """Whether ``t`` fails on one second: the sum of its windows ([count, failures, histogram] each)."""
+    agg = _Agg(hist=Histogram())
+    assert agg.hist is not None
+    for count, failures, hist in windows:
+        agg.count += count
+        agg.failures += failures
+        agg.hist.merge(hist)
+    value = _metric(t, agg, 1.0)
+    return value is not None and not _holds(t, value)
 
 
 def evaluate_all(

@@ -175,6 +175,39 @@ def test_worker_lost_during_run_once_is_reported_with_the_share_it_did_not_send(
     assert seen["w2"] < sum(range(1, 21))
 
 
+def test_capacity_weights_the_split_and_a_larger_stats_interval_keeps_counts_exact(
+    cluster: Cluster, target: TargetProcess
+) -> None:
+    # w2 says it can take three times w1's load: of 8 users it runs 6. With --stats-interval 2 each worker
+    # sends a batch every 2 s (the welcome tells it), and the totals still equal what the server saw.
+    config = write_recording_config(cluster.folder, {"min_concurrency": 8, "max_concurrency": 8}, run_time=4)
+    target.reset()
+    master = cluster.master(config, 3, "--stats-interval", "2")
+    cluster.worker("w1", "--capacity", "1")
+    cluster.worker("w2", "--capacity", "3")
+    probe = RawPeer(zmq.DEALER, "probe").connect(cluster.port)  # a third worker, by hand, to read the welcome
+    try:
+        probe.send(Hello("probe", "test", "localhost", os.getpid(), 1, capacity=4.0))
+        assert probe.recv_type(Welcome, 10).stats_interval == 2.0
+        bundle = probe.recv_type(Bundle, 10)
+        probe.send(Ready(bundle.digest()))
+        targets = probe.recv_type(SetTargets, 10)
+        assert targets.targets == {"s": 4}  # capacity 4 of 1 + 3 + 4: half of the 8 users
+        probe.send(Bye("leaving"))  # its share goes to w1 and w2 at once
+    finally:
+        probe.close()
+
+    assert master.wait() == 0, cluster.logs()
+    summary = cluster.summary()
+    phase = summary["phases"][0]
+    end = parse_time(phase["started_at"]) + phase["duration_s"]
+    calls = cluster.calls()
+    assert [users_between(calls[w], end - 2.0, end - 0.2) for w in ("w1", "w2")] == [2, 6]
+    info = by_id(summary)
+    assert server_paths(target) == {w: info[w]["requests"] for w in ("w1", "w2")}
+    assert summary["totals"]["count"] == target.counts()["total"]
+
+
 def test_worker_started_after_the_run_began_receives_load(cluster: Cluster, target: TargetProcess) -> None:
     config = write_recording_config(cluster.folder, {"min_concurrency": 4, "max_concurrency": 4}, run_time=5)
     target.reset()

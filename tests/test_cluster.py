@@ -431,14 +431,24 @@ def test_master_merges_each_stats_batch_once(cluster: Cluster) -> None:
             fake.send(Stats(seq, batches[seq]))
             acks.append(fake.recv_type(Ack, 5).seq)
         assert acks == [1, 1, 1, 2, 3, 3]
+        # A well-formed frame whose histogram does not add up: logged with the worker and the entry, acked
+        # (a resend would be as bad), and none of it merged.
+        bad = _batch(13)
+        hist = bad["entries"][0]["windows"][0][3]  # [total, min, max, sum, keys, counts]
+        hist[0] += 1  # one more request than its buckets hold (and its sum to match)
+        hist[3] += 2000
+        fake.send(Stats(4, bad))
+        assert fake.recv_type(Ack, 5).seq == 4
         stop = _serve_until(fake, PhaseStop, 10)
-        fake.send(Stopped(stop.phase, 3))
+        fake.send(Stopped(stop.phase, 4))
         _serve_until(fake, Quit, 15)
         fake.send(Bye("quit"))
     finally:
         fake.close()
 
     assert master.wait() == 0, master.log()
+    assert ("worker fake sent a malformed stats batch 4: stats batch: entries[0]: histogram: total does not match "
+            "bucket counts") in master.log()
     summary = cluster.summary()
     assert summary["totals"]["count"] == 5 + 7 + 11
     assert by_id(summary)["fake"]["requests"] == 5 + 7 + 11

@@ -27,7 +27,8 @@ class WorkerView:
     left_at: float | None = None
     lost: bool = False
     requests: int = 0
-    problems: list[str] = field(default_factory=list)  # notices it sent (plugin failures), the first few
+    # What the report should say about it, the first few: plugin failures it sent, a run_once share it left.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def live(self) -> bool:

@@ -59,7 +59,7 @@ RECEIVE_BURST = 32  # messages handled before the receiver lets other greenlets 
 STOP_GRACE = 5.0  # beyond stop_timeout, how long phase_stop waits for workers' last batches
 QUIT_GRACE = 2.0  # how long close() waits for workers to say bye
 LIVENESS_CHECK = 0.1  # seconds between looks for silent workers (heartbeats still go once an interval)
-MAX_PROBLEMS = 20  # notices kept per worker for the summary (every one is logged)
+MAX_PROBLEMS = 20  # problems kept per worker for the summary (every one is logged)
 
 
 def _shown(peer: str) -> str:

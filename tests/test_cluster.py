@@ -169,6 +169,9 @@ def test_worker_lost_during_run_once_is_reported_with_the_share_it_did_not_send(
     ]
     assert info["w1"]["problems"] == []
     assert "worker w2 was lost before finishing its share of run_once scenario(s) 's'" in master.log()
+    # The master's final console summary says it too.
+    assert f"  w2: lost; its {info['w2']['requests']} requests up to its last batch are counted" in master.log()
+    assert "  w2: was lost before finishing its share of run_once scenario(s) 's'" in master.log()
     seen = server_paths(target)
     # Batch k (1..20) is 2k users, one request each, half of them per worker: the survivor ran all of its half.
     assert seen["w1"] == info["w1"]["requests"] == sum(range(1, 21))

@@ -234,6 +234,10 @@ def test_a_plugin_that_dies_on_the_workers_mid_run_is_reported_by_the_master(
     if not required:
         assert result.returncode == 0, result.stderr
         assert problems == [[failure]] * 2
+        # The final console summary lists them too, under workers.
+        listed = [line for line in result.stdout.splitlines() if line.endswith(f": {failure}")]
+        ids = sorted(w["id"] for w in result.summary["workers"])
+        assert sorted(line.split(":")[0].strip() for line in listed) == ids
         assert target.counts()["requests"][SLOW_PATH] > 0
         return
     assert result.returncode == 3, result.stderr

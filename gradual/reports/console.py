@@ -132,6 +132,14 @@ class ConsoleReporter:
                 observed = "no data" if t["observed"] is None else f"{t['observed']:g}{t.get('unit', '')}"
                 note = f"  ({t['note']})" if t.get("note") else ""
                 w(f"  {mark} {t['expression']:<32} {t['scope']:<28} observed {observed}{note}\n")
+        troubled = [wk for wk in summary.get("workers", []) if wk.get("lost") or wk.get("problems")]
+        if troubled:
+            w("\nworkers:\n")
+            for wk in troubled:
+                if wk.get("lost"):
+                    w(f"  {wk['id']}: lost; its {wk.get('requests', 0)} requests up to its last batch are counted\n")
+                for problem in wk.get("problems") or []:
+                    w(f"  {wk['id']}: {problem}\n")
         if run.get("aborted_by"):
             w(f"\nrun aborted: threshold {run['aborted_by']!r} failed\n")
         self.stream.flush()

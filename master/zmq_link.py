@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gevent
-import zmq.green as zmq
+import zmq
+from gevent.socket import wait_read
 from gradual.proto import (
     HEARTBEAT_INTERVAL,
     HEARTBEAT_LIVENESS,
@@ -59,6 +60,9 @@ RECEIVE_BURST = 32  # messages handled before the receiver lets other greenlets 
 STOP_GRACE = 5.0  # beyond stop_timeout, how long phase_stop waits for workers' last batches
 QUIT_GRACE = 2.0  # how long close() waits for workers to say bye
 LIVENESS_CHECK = 0.1  # seconds between looks for silent workers (heartbeats still go once an interval)
+# The receiver's longest sleep on the socket's FD: ZeroMQ signals it edge-triggered, and a send from
+# another greenlet can take the edge of a message that just arrived; this bounds that message's wait.
+RECEIVE_WAKE = 0.01
 MAX_PROBLEMS = 20  # problems kept per worker for the summary (every one is logged)
 
 
@@ -117,6 +121,9 @@ class ZmqLink(Link):
         # Local clusters tell start() when a worker process died, so it need not wait out the timeout.
         self.start_guard: Callable[[], str | None] | None = None
         self._closed = False
+        # A plain (not zmq.green) socket: every call is non-blocking and only the receiver waits, on the
+        # socket's FD through gevent. zmq.green re-checks the socket's state around every send and recv,
+        # which at a thousand workers was about a sixth of the master's CPU (bench_master.py).
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 1000)
@@ -236,7 +243,8 @@ class ZmqLink(Link):
     # -- wire ------------------------------------------------------------------------------------
     def _send_frame(self, w: WorkerRecord, frame: bytes, what: str) -> None:
         try:
-            self.sock.send_multipart([w.identity, frame], flags=zmq.NOBLOCK)
+            self.sock.send(w.identity, zmq.SNDMORE | zmq.NOBLOCK)
+            self.sock.send(frame, zmq.NOBLOCK)
             w.last_sent = time.monotonic()
         except zmq.Again:
             log.warning("worker %s is not reading: dropped %s", w.id, what)
@@ -247,16 +255,29 @@ class ZmqLink(Link):
     def _send(self, w: WorkerRecord, msg: Message) -> None:
         self._send_frame(w, encode(msg), msg.TYPE)
 
+    def _next_frames(self) -> list[bytes]:
+        """The next message's frames, waiting (and letting other greenlets run) while there is none."""
+        sock = self.sock
+        while True:
+            try:
+                frames = [sock.recv(zmq.NOBLOCK)]
+                while sock.getsockopt(zmq.RCVMORE):
+                    frames.append(sock.recv(zmq.NOBLOCK))
+                return frames
+            except zmq.Again:
+                if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                    wait_read(sock.getsockopt(zmq.FD), timeout=RECEIVE_WAKE, timeout_exc=False)  # False: return quietly
+
     def _receive(self) -> None:
         received = 0
         while True:
             received += 1
             if received % RECEIVE_BURST == 0:
-                # zmq.green's recv only yields when the socket is empty: under a steady backlog the
-                # controller, the liveness check and the signal handlers would never run.
+                # Under a steady backlog the receiver never waits: let the controller, the liveness
+                # check and the signal handlers run.
                 gevent.sleep(0)
             try:
-                frames = self.sock.recv_multipart()
+                frames = self._next_frames()
             except zmq.ZMQError:
                 if self._closed:
                     return

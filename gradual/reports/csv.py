@@ -18,6 +18,7 @@ from typing import Any
 
 from ..stats import Histogram
 from .base import Reporter
+from .fields import as_dict, as_float, as_int, mappings
 from .summary import iso, parse_iso
 
 STATS_HEADER = [
@@ -100,12 +101,12 @@ def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = []
     active = 0.0
     completed = within = 0.0
-    for phase in _items(summary, "phases"):
-        duration = _float(phase.get("duration_s"))
+    for phase in mappings(summary, "phases"):
+        duration = as_float(phase.get("duration_s"))
         active += duration
-        for scen in _items(phase, "scenarios"):
-            for req in _items(scen, "requests"):
-                count, failures, interrupted = (_int(req.get(k)) for k in ("count", "failures", "interrupted"))
+        for scen in mappings(phase, "scenarios"):
+            for req in mappings(scen, "requests"):
+                count, failures, interrupted = (as_int(req.get(k)) for k in ("count", "failures", "interrupted"))
                 ratio = req.get("within_expected_ratio")
                 if isinstance(ratio, (int, float)):
                     # The aggregated share counts only requests that have an expected_response_time.
@@ -114,19 +115,19 @@ def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
                 rps = req.get("rps")
                 rows.append(_stats_row(
                     req.get("type", ""), req.get("name", ""), phase.get("name", ""), scen.get("name", ""),
-                    count, failures, interrupted, _dict(req.get("latency_ms")),
+                    count, failures, interrupted, as_dict(req.get("latency_ms")),
                     rps if isinstance(rps, (int, float)) else _rate(count, duration),
                     _rate(failures, duration),
                     ratio if isinstance(ratio, (int, float)) else None,
                     req.get("bytes"),
                 ))
-    totals = _dict(summary.get("totals"))
-    count, failures, interrupted = (_int(totals.get(k)) for k in ("count", "failures", "interrupted"))
+    totals = as_dict(summary.get("totals"))
+    count, failures, interrupted = (as_int(totals.get(k)) for k in ("count", "failures", "interrupted"))
     rps = totals.get("rps")
     # totals has no bytes in schema 1; the sum of the requests' bytes is the same number.
     total_bytes = totals["bytes"] if "bytes" in totals else sum(r[-1] for r in rows)
     rows.append(_stats_row(
-        "", AGGREGATED, "", "", count, failures, interrupted, _dict(totals.get("latency_ms")),
+        "", AGGREGATED, "", "", count, failures, interrupted, as_dict(totals.get("latency_ms")),
         rps if isinstance(rps, (int, float)) else _rate(count, active),
         _rate(failures, active),
         within / completed if completed > 0 else None,
@@ -136,9 +137,9 @@ def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
 
 
 def summary_history_rows(summary: dict[str, Any]) -> list[list[Any]]:
-    starts = {str(p.get("name")): parse_iso(p.get("started_at")) for p in _items(summary, "phases")}
+    starts = {str(p.get("name")): parse_iso(p.get("started_at")) for p in mappings(summary, "phases")}
     rows = []
-    for point in _items(summary, "timeseries"):
+    for point in mappings(summary, "timeseries"):
         start = starts.get(str(point.get("phase")))
         t = point.get("t", 0)
         ok = start is not None and isinstance(t, (int, float)) and math.isfinite(t)
@@ -210,7 +211,7 @@ def _stats_row(kind: Any, name: Any, phase: Any, scenario: Any, count: int, fail
     lat = [_num(latency.get(k)) for k in _LATENCY_KEYS]
     shown_within = "" if within is None else _num(round(within * 100.0, 3))
     return [kind or "", name, phase, scenario, count, failures, interrupted, *lat,
-            _num(round(rps, 3)), _num(round(fps, 3)), shown_within, _int(nbytes)]
+            _num(round(rps, 3)), _num(round(fps, 3)), shown_within, as_int(nbytes)]
 
 
 def _atomic_write(path: Path, rows: Iterable[Sequence[Any]]) -> None:
@@ -238,21 +239,3 @@ def _num(value: Any) -> Any:
     return value
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return 0.0
-    return float(value)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _items(obj: Any, key: str) -> list[dict[str, Any]]:
-    """The mappings in obj[key]: a hand-edited or truncated summary must not crash a report."""
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from .base import Reporter
+from .fields import as_dict, as_float, as_int, mappings
 from .summary import parse_iso
 
 # exit code (DESIGN.md) -> verdict word, CSS class
@@ -45,7 +46,7 @@ class HtmlReporter(Reporter):
 
 
 def render_html(summary: dict[str, Any]) -> str:
-    run = _dict(summary.get("run"))
+    run = as_dict(summary.get("run"))
     title = f"gradual · {_text(run.get('name', 'run'))}"
     script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
     # Only this page's own script may run, and nothing may be fetched: the report works offline, and
@@ -74,23 +75,23 @@ def render_html(summary: dict[str, Any]) -> str:
 # -- sections ------------------------------------------------------------------------------------
 
 def _header(summary: dict[str, Any]) -> str:
-    run = _dict(summary.get("run"))
-    totals = _dict(summary.get("totals"))
+    run = as_dict(summary.get("run"))
+    totals = as_dict(summary.get("totals"))
     code = run.get("exit_code")
     word, cls = VERDICTS.get(code, ("UNKNOWN", "warn")) if isinstance(code, int) else ("UNKNOWN", "warn")
     if run.get("interrupted") and code not in (1, 2, 3):
         word, cls = "INTERRUPTED", "warn"
-    thresholds = _items(summary, "thresholds")
+    thresholds = mappings(summary, "thresholds")
     failed = sum(1 for t in thresholds if t.get("passed") is False)
     detail = EXIT_MEANING.get(code, "exit code unknown") if isinstance(code, int) else "exit code unknown"
     if thresholds:
         detail += f" · {len(thresholds) - failed} of {len(thresholds)} thresholds passed"
-    count = _int(totals.get("count"))
-    failures = _int(totals.get("failures"))
-    lat = _dict(totals.get("latency_ms")) if count else {}
+    count = as_int(totals.get("count"))
+    failures = as_int(totals.get("failures"))
+    lat = as_dict(totals.get("latency_ms")) if count else {}
     share = f"{failures / count * 100:.2f}% of requests" if count else "no requests"
     cards = [
-        ("Requests", _count(count), f"{_count(_int(totals.get('interrupted')))} interrupted"),
+        ("Requests", _count(count), f"{_count(as_int(totals.get('interrupted')))} interrupted"),
         ("Failures", _count(failures), share),
         ("Throughput", _rate(totals.get("rps")), "req/s over the phases"),
         ("p50", _ms(lat.get("p50")), "ms"),
@@ -103,7 +104,7 @@ def _header(summary: dict[str, Any]) -> str:
         f'<div class="value">{_e(value)}</div><div class="sub">{_e(sub)}</div></div>'
         for label, value, sub in cards
     )
-    phases = _items(summary, "phases")
+    phases = mappings(summary, "phases")
     meta = [
         f"started {_e(_when(run.get('started_at')))}",
         f"ended {_e(_when(run.get('ended_at')))}",
@@ -122,7 +123,7 @@ def _header(summary: dict[str, Any]) -> str:
 
 
 def _thresholds(summary: dict[str, Any]) -> str:
-    items = _items(summary, "thresholds")
+    items = mappings(summary, "thresholds")
     if not items:
         return _section("Thresholds", '<p class="empty">No thresholds configured.</p>', "thresholds")
     rows = []
@@ -170,26 +171,26 @@ def _results(summary: dict[str, Any]) -> str:
     )
     rows = []
     ncols = 14
-    for phase in _items(summary, "phases"):
+    for phase in mappings(summary, "phases"):
         extra = " · ended early (run_once done)" if phase.get("ended_early") else ""
         rows.append(
             f'<tr class="group phase"><td colspan="{ncols}">Phase <b>{_e(phase.get("name", ""))}</b>'
             f'<span class="aside"> · {_e(_secs(phase.get("duration_s")))}{_e(extra)}'
             f' · started {_e(_when(phase.get("started_at")))}</span></td></tr>'
         )
-        for scen in _items(phase, "scenarios"):
+        for scen in mappings(phase, "scenarios"):
             peak = scen.get("peak_users")
             rows.append(
                 f'<tr class="group scenario"><td colspan="{ncols}">Scenario <b>{_e(scen.get("name", ""))}</b>'
                 f'<span class="aside">{"" if peak is None else " · peak " + _e(peak) + " users"}</span></td></tr>'
             )
-            requests = _items(scen, "requests")
+            requests = mappings(scen, "requests")
             if not requests:
                 rows.append(f'<tr><td class="req empty" colspan="{ncols}">no requests recorded</td></tr>')
             for req in requests:
                 rows.append(_result_row(req, f'<td class="req">{_e(req.get("name", ""))}</td>'
                                              f'<td>{_e(req.get("type", ""))}</td>'))
-    totals = dict(_dict(summary.get("totals")))
+    totals = dict(as_dict(summary.get("totals")))
     totals.setdefault("within_expected_ratio", _within_overall(summary))
     rows.append(_result_row(totals, '<td class="req">Total</td><td></td>', "total"))
     note = ('<p class="note">Latency in milliseconds. Req/s is over the phase\'s duration; '
@@ -199,9 +200,9 @@ def _results(summary: dict[str, Any]) -> str:
 
 def _result_row(data: dict[str, Any], name_cells: str, cls: str = "") -> str:
     # With no completed request the histogram's zeros are not latencies.
-    measured = _int(data.get("count")) - _int(data.get("interrupted")) > 0
-    lat = _dict(data.get("latency_ms")) if measured else {}
-    failures = _int(data.get("failures"))
+    measured = as_int(data.get("count")) - as_int(data.get("interrupted")) > 0
+    lat = as_dict(data.get("latency_ms")) if measured else {}
+    failures = as_int(data.get("failures"))
     ratio = data.get("within_expected_ratio")
     expected = data.get("expected_response_time")
     if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
@@ -213,12 +214,13 @@ def _result_row(data: dict[str, Any], name_cells: str, cls: str = "") -> str:
                        f"{_e(within)}</span>")
     else:
         within_html = ""
-    codes = _dict(data.get("status_codes"))
+    codes = as_dict(data.get("status_codes"))
     codes_html = " ".join(
-        f'<span class="code c{_e(str(code)[:1])}">{_e(code)}×{_e(_count(_int(n)))}</span>' for code, n in codes.items()
+        f'<span class="code c{_e(str(code)[:1])}">{_e(code)}×{_e(_count(as_int(n)))}</span>'
+        for code, n in codes.items()
     )
     cells = [
-        _count(_int(data.get("count"))), _count(failures), _count(_int(data.get("interrupted"))),
+        _count(as_int(data.get("count"))), _count(failures), _count(as_int(data.get("interrupted"))),
         _rate(data.get("rps")),
         *(_ms(lat.get(k)) for k in ("p50", "p90", "p95", "p99", "p99_9", "max")),
     ]
@@ -232,12 +234,12 @@ def _result_row(data: dict[str, Any], name_cells: str, cls: str = "") -> str:
 def _within_overall(summary: dict[str, Any]) -> float | None:
     """Share within expected over the requests that have an expected_response_time (as in the CSV)."""
     completed = within = 0.0
-    for phase in _items(summary, "phases"):
-        for scen in _items(phase, "scenarios"):
-            for req in _items(scen, "requests"):
+    for phase in mappings(summary, "phases"):
+        for scen in mappings(phase, "scenarios"):
+            for req in mappings(scen, "requests"):
                 ratio = req.get("within_expected_ratio")
                 if isinstance(ratio, (int, float)) and not isinstance(ratio, bool):
-                    n = _int(req.get("count")) - _int(req.get("interrupted"))
+                    n = as_int(req.get("count")) - as_int(req.get("interrupted"))
                     completed += n
                     within += ratio * n
     return within / completed if completed > 0 else None
@@ -245,12 +247,12 @@ def _within_overall(summary: dict[str, Any]) -> float | None:
 
 def _errors(summary: dict[str, Any]) -> str:
     found = []
-    for phase in _items(summary, "phases"):
-        for scen in _items(phase, "scenarios"):
-            for req in _items(scen, "requests"):
+    for phase in mappings(summary, "phases"):
+        for scen in mappings(phase, "scenarios"):
+            for req in mappings(scen, "requests"):
                 where = f"{_text(phase.get('name', ''))} / {_text(scen.get('name', ''))} / {_text(req.get('name', ''))}"
-                for err in _items(req, "errors"):
-                    found.append((_int(err.get("count")), err, where))
+                for err in mappings(req, "errors"):
+                    found.append((as_int(err.get("count")), err, where))
     if not found:
         return _section("Errors", '<p class="empty">No errors.</p>', "errors")
     found.sort(key=lambda item: -item[0])
@@ -264,13 +266,13 @@ def _errors(summary: dict[str, Any]) -> str:
 
 
 def _workers(summary: dict[str, Any]) -> str:
-    workers = _items(summary, "workers")
+    workers = mappings(summary, "workers")
     if not workers:
         return _section("Workers", '<p class="empty">No workers recorded.</p>', "workers")
-    total = sum(_int(w.get("requests")) for w in workers)
+    total = sum(as_int(w.get("requests")) for w in workers)
     rows = []
     for w in workers:
-        n = _int(w.get("requests"))
+        n = as_int(w.get("requests"))
         share = f"{n / total * 100:.1f}%" if total else ""
         lost = '<span class="tag fail">lost</span>' if w.get("lost") else '<span class="tag pass">ok</span>'
         rows.append(
@@ -305,15 +307,15 @@ def chart_data(summary: dict[str, Any]) -> dict[str, Any]:
     A point sits in the middle of its one-second window; a phase's band runs from its start to
     its end, or to its last window if requests finished during the stop timeout.
     """
-    run = _dict(summary.get("run"))
+    run = as_dict(summary.get("run"))
     run_start = parse_iso(run.get("started_at"))
     phases: list[dict[str, Any]] = []
     index: dict[str, dict[str, Any]] = {}
     cursor = 0.0
-    for phase in _items(summary, "phases"):
+    for phase in mappings(summary, "phases"):
         start = parse_iso(phase.get("started_at"))
         offset = start - run_start if start is not None and run_start is not None else cursor
-        duration = _float(phase.get("duration_s"))
+        duration = as_float(phase.get("duration_s"))
         entry = {"name": _text(phase.get("name", "")), "start": round(offset, 3), "end": round(offset + duration, 3)}
         phases.append(entry)
         index.setdefault(entry["name"], entry)
@@ -321,7 +323,7 @@ def chart_data(summary: dict[str, Any]) -> dict[str, Any]:
     series: dict[tuple[str, str], dict[str, Any]] = {}
     failures: dict[tuple[str, float], float] = {}
     scenarios: list[str] = []
-    for point in _items(summary, "timeseries"):
+    for point in mappings(summary, "timeseries"):
         phase = index.get(_text(point.get("phase", "")))
         t = point.get("t")
         if phase is None or _num(t) is None:
@@ -345,7 +347,7 @@ def chart_data(summary: dict[str, Any]) -> dict[str, Any]:
         for (phase_name, x), v in sorted(failures.items(), key=lambda kv: kv[0][1]):
             by_phase.setdefault(phase_name, []).append([x, v])
         fail_series = [{"phase": name, "points": pts} for name, pts in by_phase.items()]
-    span = max([_float(run.get("duration_s"))] + [p["end"] for p in phases])
+    span = max([as_float(run.get("duration_s"))] + [p["end"] for p in phases])
     return {
         "start": None if run_start is None else round(run_start * 1000),
         "span": round(span, 3),
@@ -371,20 +373,6 @@ def _e(value: Any) -> str:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return 0.0
-    return float(value)
 
 
 def _num(value: Any) -> float | None:
@@ -439,12 +427,6 @@ def _when(text: Any) -> str:
     if epoch is None:
         return _text(text) or "–"
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _items(obj: Any, key: str) -> list[dict[str, Any]]:
-    """The mappings in obj[key]: a hand-edited or truncated summary must not crash a report."""
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 _CSS = """

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .base import Reporter
+from .fields import mappings
 
 THRESHOLD_CLASS = "gradual.thresholds"
 REQUEST_CLASS = "gradual.requests"
@@ -32,7 +33,7 @@ class JunitReporter(Reporter):
 def build_junit(summary: dict[str, Any]) -> ET.Element:
     run = summary.get("run")
     run = run if isinstance(run, dict) else {}
-    cases = [_threshold_case(t) for t in _items(summary, "thresholds")]
+    cases = [_threshold_case(t) for t in mappings(summary, "thresholds")]
     cases += _request_cases(summary)
     failures = sum(1 for c in cases if c.find("failure") is not None)
     name = f"gradual: {run.get('name', 'run')}"
@@ -83,9 +84,9 @@ def _threshold_case(t: dict[str, Any]) -> ET.Element:
 
 def _request_cases(summary: dict[str, Any]) -> list[ET.Element]:
     cases = []
-    for phase in _items(summary, "phases"):
-        for scen in _items(phase, "scenarios"):
-            for req in _items(scen, "requests"):
+    for phase in mappings(summary, "phases"):
+        for scen in mappings(phase, "scenarios"):
+            for req in mappings(scen, "requests"):
                 failures = req.get("failures") or 0
                 if not failures:
                     continue
@@ -98,7 +99,7 @@ def _request_cases(summary: dict[str, Any]) -> list[ET.Element]:
                 message = f"{failures} of {req.get('count', 0)} requests failed"
                 failure = ET.SubElement(case, "failure", {"message": _clean(message), "type": "requests"})
                 lines = [f"{where}: {message}"]
-                for err in _items(req, "errors"):
+                for err in mappings(req, "errors"):
                     count, kind, text = (_text(err.get(k, "")) for k in ("count", "kind", "message"))
                     lines.append(f"{count:>8}  {kind}: {text}")
                 codes = req.get("status_codes")
@@ -144,7 +145,3 @@ def _timestamp(text: Any) -> str:
     return "1970-01-01T00:00:00"
 
 
-def _items(obj: Any, key: str) -> list[dict[str, Any]]:
-    """The mappings in obj[key]: a hand-edited or truncated summary must not crash a report."""
-    value = obj.get(key) if isinstance(obj, dict) else None
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

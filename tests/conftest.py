@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from support.cluster import Cluster
 from support.target import TargetProcess
 
 
@@ -17,3 +19,13 @@ def target() -> Iterator[TargetProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, target: TargetProcess) -> Iterator[Cluster]:
+    """A master and workers of a test's own, on 127.0.0.1 against `target`; all stopped by pid at the end."""
+    c = Cluster(tmp_path, target)
+    try:
+        yield c
+    finally:
+        c.stop_all()

@@ -11,8 +11,7 @@ import random
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
@@ -60,15 +59,6 @@ from gradual.stats.recorder import Recorder
 # Three silent heartbeat intervals make a worker lost. Its last word came up to one interval before the
 # kill; the rest is slack for a busy machine.
 LOST_AFTER_S = (3.0 - 1.0 - 0.1, 3.0 + 0.75)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, target: TargetProcess) -> Iterator[Cluster]:
-    c = Cluster(tmp_path, target)
-    try:
-        yield c
-    finally:
-        c.stop_all()
 
 
 def test_three_workers_share_each_step_and_counts_are_exact(cluster: Cluster, target: TargetProcess) -> None:

@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,15 +73,6 @@ def test_the_watchdog_stops_a_run_whose_failure_ratio_is_over_the_limit(
     # A stop kills what is in flight at once: those few are interrupted, every other request failed.
     assert totals["failures"] + totals["interrupted"] == totals["count"] and totals["failures"] > 0
     assert f"stopping the run: {reason}" in result.stderr
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, target: TargetProcess) -> Iterator[Cluster]:
-    c = Cluster(tmp_path, target)
-    try:
-        yield c
-    finally:
-        c.stop_all()
 
 
 def test_the_teapot_route_answers_on_the_masters_http_api(cluster: Cluster, target: TargetProcess) -> None:

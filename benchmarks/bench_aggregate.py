@@ -22,7 +22,6 @@ import argparse
 import gc
 import importlib
 import math
-import random
 import sys
 import tempfile
 import time
@@ -33,37 +32,8 @@ from typing import Any
 
 import msgpack
 
-PHASE = "steady"
-SCENARIO = "api"
-REQUESTS = ["get_user", "list_products", "get_product", "create_order", "search"]
-try:
-    from gradual.worker.agent import STATS_ALIGN_DELAY
-except ImportError:  # pragma: no cover - the worker's drain delay after a phase second
-    STATS_ALIGN_DELAY = 0.05
-
-
-def build_batches(stats_mod: Any, keys: int, rps: int, variants: int, seed: int) -> list[dict[str, Any]]:
-    """Wire forms of one-second batches, built as bench_master.build_batches builds them (windows 0 and 1),
-    by stats_mod's own Recorder (so each version gets the same requests in its own wire form)."""
-    Recorder = stats_mod.Recorder  # noqa: N806
-
-    out = []
-    for j in range(variants):
-        rnd = random.Random(seed * 1000 + j)
-        rec = Recorder(lambda: 0.0)
-        rec.set_phase_origin(PHASE, 0.0)
-        slots = [rec.slot(PHASE, SCENARIO, REQUESTS[k % len(REQUESTS)] + ("" if k < len(REQUESTS) else f"_{k}"),
-                          expected_response_time=0.5) for k in range(keys)]
-        for slot in slots:
-            for i in range(rps):
-                latency_ns = int(rnd.lognormvariate(math.log(20e6), 0.6))
-                end = STATS_ALIGN_DELAY + i / rps
-                if rnd.random() < 0.01:
-                    slot.record(latency_ns, end, 500, 120, "http", "HTTP 500")
-                else:
-                    slot.record(latency_ns, end, 200, rnd.randint(512, 4096))
-        out.append(rec.drain().to_wire())
-    return out
+# The batches bench_master.py sends, from the same builder (this folder is on sys.path when run as a script).
+from bench_master import PHASE, SCENARIO, build_batches
 
 
 def frames(wires: list[dict[str, Any]], workers: int, seconds: int) -> list[list[bytes]]:
@@ -174,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     versions: dict[str, Any] = {"current": current}
     if args.baseline:
         versions = {"baseline": load_copy(args.baseline), **versions}
-    rows = {name: frames(build_batches(mod, args.keys, args.rps, 8, 1), args.workers, args.seconds)
+    rows = {name: frames(build_batches(args.keys, args.rps, 8, 1, recorder=mod.Recorder), args.workers, args.seconds)
             for name, mod in versions.items()}
     n = args.workers * args.seconds
     sizes = ", ".join(f"{sum(len(b) for b in r[0]) / len(r[0]) / 1000:.1f} KB ({name})" for name, r in rows.items())

@@ -54,14 +54,19 @@ HOST = "127.0.0.1"
 # -- realistic batches ------------------------------------------------------------------------------
 
 
-def build_batches(keys: int, rps: int, variants: int, seed: int, seconds: int = 1) -> list[dict[str, Any]]:
+def build_batches(
+    keys: int, rps: int, variants: int, seed: int, seconds: int = 1, recorder: Any = None
+) -> list[dict[str, Any]]:
     """Wire forms of one-second batches recorded by the real Recorder: `keys` request keys with `rps`
     requests each, log-normal latencies (median 20 ms), 1% HTTP 500s, drained as a real worker drains:
     just after a phase second ends, so most of a batch is one window and a sliver the next (windows 0
-    and 1; the sender shifts them to the current second)."""
+    and 1; the sender shifts them to the current second). `recorder`: another version's Recorder class
+    (bench_aggregate.py --baseline), so it encodes the same requests in its own wire form."""
     from gradual.worker.agent import STATS_ALIGN_DELAY
 
-    from gradual.stats import Recorder
+    from gradual.stats import Recorder as current_recorder
+
+    Recorder = recorder or current_recorder  # noqa: N806
 
     out = []
     for j in range(variants):

@@ -153,7 +153,7 @@ def test_histogram_wire_roundtrips_through_msgpack(values: list[int]) -> None:
     h = hist_of(values)
     assert Histogram.from_wire(roundtrip(h.to_wire())) == h
     merged = hist_of(values)
-    merged.merge_wire(roundtrip(h.to_wire()))
+    merged.merge(Histogram.from_wire(roundtrip(h.to_wire())))
     assert merged == hist_of(values + values)
 
 

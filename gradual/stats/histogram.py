@@ -174,9 +174,6 @@ class Histogram:
         self._parts = [(keys, ns)]
         self._size = len(keys)
 
-    def merge_wire(self, wire: Any) -> None:
-        self.merge(Histogram.from_wire(wire))
-
     def coarsened(self, drop_bits: int = 3) -> Histogram:
         """The same values with ``drop_bits`` fewer bits of precision (buckets 2**drop_bits wider).
 
@@ -184,7 +181,11 @@ class Histogram:
         drop_bits) of its value (1/128 for the default). The master keeps old per-second windows this
         way, so a long run's memory grows with its length far more slowly.
         """
+        h = Histogram()
+        h.total, h.min, h.max, h.sum = self.total, self.min, self.max, self.sum
         keys, ns = self.buckets()
+        if not len(keys):
+            return h
         wide = keys.astype(np.int64)
         # From SUB_BUCKET_COUNT up a key is (exponent, sub-bucket): dropping bits clears the sub-bucket's
         # low bits. Below, a key is its value: a table gives each one's coarser key.
@@ -194,14 +195,11 @@ class Histogram:
             wide & ~((1 << drop_bits) - 1),
         )
         # Coarsening keeps the order, so the keys that merge are neighbours.
-        starts = np.flatnonzero(np.concatenate(([True], coarse[1:] != coarse[:-1]))) if len(coarse) else coarse
-        h = Histogram()
-        if len(starts):
-            out_keys, out_ns = coarse[starts].astype(_KEY_DTYPE), np.add.reduceat(ns.astype(np.int64), starts)
-            out_keys.flags.writeable = out_ns.flags.writeable = False
-            h._parts = [(out_keys, out_ns)]
-            h._size = len(out_keys)
-        h.total, h.min, h.max, h.sum = self.total, self.min, self.max, self.sum
+        starts = np.flatnonzero(np.concatenate(([True], coarse[1:] != coarse[:-1])))
+        out_keys, out_ns = coarse[starts].astype(_KEY_DTYPE), np.add.reduceat(ns.astype(np.int64), starts)
+        out_keys.flags.writeable = out_ns.flags.writeable = False
+        h._parts = [(out_keys, out_ns)]
+        h._size = len(out_keys)
         return h
 
     def copy(self) -> Histogram:

@@ -34,9 +34,13 @@ def test_wheel_contains_every_subpackage_and_the_console_script(tmp_path: Path) 
     assert len(names) > 30
 
 
-def test_ci_runs_the_readme_test_command() -> None:
+def test_ci_runs_the_readme_install_and_test_commands() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
+    (install,) = re.findall(r"^INSTALL_CMD='(.+)'$", ci, re.M)
     (command,) = re.findall(r'^TEST_CMD="(.+)"$', ci, re.M)
     readme = (ROOT / "README.md").read_text()
-    assert f"\n{command}\n" in readme, f"README.md must show the test command {command!r} on its own line"
+    assert f"```sh\n{install}\n{command}\n```" in readme, \
+        f"README.md's Tests section must give {install!r} then {command!r}, as CI runs them"
+    assert 'eval "$INSTALL_CMD"' in ci and "$TEST_CMD" in ci
+    assert "setuptools>=77" in (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[1]
     assert "exit 1" in ci and '"$rc" -eq 5' in ci, "CI must fail when pytest collects no tests"

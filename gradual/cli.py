@@ -27,6 +27,16 @@ EXIT_INTERRUPTED = 130
 DEFAULT_HTTP_PORT = 8089
 
 
+def duration_arg(text: str) -> float:
+    """An argparse type: seconds, or a duration with units (250ms, 30s, 5m, 1h30m)."""
+    from .configs.durations import HINT, parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"expected {HINT}, found {text!r}")
+    return seconds
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -57,11 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", type=Path, help="test config (YAML)")
     p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
     p.add_argument("--expect-workers", type=int, default=1, metavar="N", help="workers to wait for (default 1)")
-    p.add_argument("--expect-workers-timeout", type=float, default=60.0, metavar="S",
+    p.add_argument("--expect-workers-timeout", type=duration_arg, default=60.0, metavar="S",
                    help="seconds to wait for them before aborting with exit 3 (default 60)")
     p.add_argument("--bind", default="*", help="address the ZeroMQ port binds to (default: all interfaces)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"ZeroMQ port (default {DEFAULT_PORT})")
-    p.add_argument("--stats-interval", type=float, default=1.0, metavar="S",
+    p.add_argument("--stats-interval", type=duration_arg, default=1.0, metavar="S",
                    help="seconds between each worker's stats batches (default 1; raise it for very large clusters)")
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
@@ -75,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes to start on this machine (one per core is the norm)")
     p.add_argument("--worker-id", help="this worker's id (default: host-pid-random)")
     p.add_argument("--capacity", type=float, default=1.0, help="relative share of the load (default 1.0)")
-    p.add_argument("--master-timeout", type=float, default=None, metavar="S",
+    p.add_argument("--master-timeout", type=duration_arg, default=None, metavar="S",
                    help=f"stop all load when the master is silent this long (default {MASTER_TIMEOUT:g}s)")
     p.add_argument("--serve", action="store_true", help="stay up for run after run instead of exiting at quit")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")

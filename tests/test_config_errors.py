@@ -42,8 +42,8 @@ CASES = [
     Case("request_unknown_key.yaml", "requests.r1.methd", 5, "unknown key (did you mean 'method'?)",
          "request_unknown_key_requests.yaml"),
     # wrong types: what was expected, what was found
-    Case("string_for_number.yaml", "runs.phases.p1.run_time", 6,
-         "expected a number, found a string '10' (remove the quotes)"),
+    Case("string_for_number.yaml", f"{SCEN}.max_concurrency", 12,
+         "expected an integer, found a string '5' (remove the quotes)"),
     Case("list_for_mapping.yaml", "runs.phases", 4, "expected a mapping, found a list"),
     Case("bool_for_int.yaml", f"{SCEN}.max_concurrency", 12, "expected an integer, found a boolean True"),
     Case("float_concurrency.yaml", f"{SCEN}.min_concurrency", 11, "expected an integer, found 1.5"),
@@ -53,7 +53,8 @@ CASES = [
     Case("empty_ramp_list.yaml", f"{SCEN}.ramp_up_add", 13, "found an empty list"),
     # missing required keys: reported on the line of the block that lacks them
     Case("missing_name.yaml", "runs.name", 2, "is required (a string)"),
-    Case("missing_run_time.yaml", "runs.phases.p1.run_time", 5, "is required (a number)"),
+    Case("missing_run_time.yaml", "runs.phases.p1.run_time", 5,
+         "is required (a number of seconds or a duration like 250ms"),
     Case("missing_min.yaml", f"{SCEN}.min_concurrency", 8, "is required (an integer)"),
     Case("missing_max.yaml", f"{SCEN}.max_concurrency", 8, "is required (an integer)"),
     Case("missing_requests_key.yaml", f"{SCEN}.requests", 8, 'is required: a list of request names or "FROM_REQUEST'),

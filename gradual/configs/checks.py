@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .durations import HINT as DURATION_HINT
+from .durations import parse_duration
 from .errors import ConfigIssue, did_you_mean, type_name
 from .yamlfile import line_of
 
@@ -115,6 +117,55 @@ class Checker:
             self.error(path, f"must be at least {minimum:g}, found {value!r}", line)
             return default
         return value
+
+    def duration(
+        self, m: dict, key: str, path: str, *, required: bool = False, default: Any = None, positive: bool = False,
+    ) -> Any:
+        """Seconds from a number or a string with units (``250ms``, ``30s``, ``5m``, ``1h30m``)."""
+        value = m.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.error(path, f"is required ({DURATION_HINT})", line_of(m, key))
+            return default
+        return self.check_duration(value, path, line_of(m, key), positive=positive, default=default)
+
+    def check_duration(self, value: Any, path: str, line: int | None, *, positive: bool = False,
+                       default: Any = None) -> Any:
+        seconds = parse_duration(value)
+        negative = not isinstance(value, bool) and isinstance(value, (int, float)) and value < 0
+        if negative:
+            self.error(path, f"must be {'greater than' if positive else 'at least'} 0, found {value!r}", line)
+            return default
+        if seconds is None:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            self.error(path, f"expected {DURATION_HINT}, found {type_name(value)} {shown}", line)
+            return default
+        if positive and seconds <= 0:
+            self.error(path, f"must be greater than 0, found {value!r}", line)
+            return default
+        return seconds
+
+    def duration_list(self, m: dict, key: str, path: str) -> tuple[float, ...] | None:
+        """A duration or a non-empty list of them (a scalar is a one-value list)."""
+        value = m.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            return None
+        if isinstance(value, dict):
+            self.error(path, f"expected a duration or a list of them, found {type_name(value)}", line_of(m, key))
+            return None
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            self.error(path, "expected a duration or a non-empty list, found an empty list", line_of(m, key))
+            return None
+        out = []
+        for i, item in enumerate(items):
+            line = line_of(value, i) if isinstance(value, list) else line_of(m, key)
+            checked = self.check_duration(item, f"{path}[{i}]" if isinstance(value, list) else path, line,
+                                          default=_MISSING)
+            if checked is _MISSING:
+                return None
+            out.append(checked)
+        return tuple(out)
 
     def boolean(self, m: dict, key: str, path: str, *, default: bool = False) -> bool:
         value = m.get(key, _MISSING)

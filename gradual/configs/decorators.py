@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .durations import parse_duration
 from .errors import did_you_mean
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,14 +97,14 @@ def request(
         raise DecoratorError(f"@request(http_method=...) must be a string, got {http_method!r}", key)
     if params is not None and not isinstance(params, dict):
         raise DecoratorError(f"@request(params=...) must be a dict, got {params!r}", key)
-    if expected_response_time is not None and (
-        isinstance(expected_response_time, bool) or not isinstance(expected_response_time, (int, float))
-        or expected_response_time <= 0
-    ):
-        raise DecoratorError(
-            "@request(expected_response_time=...) must be a number of seconds > 0, "
-            f"got {expected_response_time!r}", key
-        )
+    if expected_response_time is not None:
+        seconds = parse_duration(expected_response_time)
+        if seconds is None or seconds <= 0:
+            raise DecoratorError(
+                "@request(expected_response_time=...) must be a duration > 0 (seconds, or e.g. '250ms'), "
+                f"got {expected_response_time!r}", key
+            )
+        expected_response_time = seconds
 
     def mark(fn: F) -> F:
         if not callable(fn):

@@ -56,8 +56,8 @@ def _run(
         raise ConfigError(check.issues)
     check.keys(runs, RUN_KEYS, "runs")
     name = check.string(runs, "name", "runs.name", required=True, default="")
-    wait = check.number(runs, "wait_between_phases", "runs.wait_between_phases", minimum=0, default=0)
-    stop_timeout = check.number(runs, "stop_timeout", "runs.stop_timeout", minimum=0, default=5.0)
+    wait = check.duration(runs, "wait_between_phases", "runs.wait_between_phases", default=0)
+    stop_timeout = check.duration(runs, "stop_timeout", "runs.stop_timeout", default=5.0)
     phases_map = check.mapping(runs, "phases", "runs.phases")
     if phases_map is not None and not phases_map:
         check.error("runs.phases", "defines no phase", line_of(runs, "phases"))
@@ -147,7 +147,7 @@ def _phase(
         return None
     before = len(check.issues)
     check.keys(phase, PHASE_KEYS, path)
-    run_time = check.number(phase, "run_time", f"{path}.run_time", required=True, positive=True)
+    run_time = check.duration(phase, "run_time", f"{path}.run_time", required=True, positive=True)
     scenarios_map = check.mapping(phase, "scenarios", f"{path}.scenarios")
     if scenarios_map is not None and not scenarios_map:
         check.error(f"{path}.scenarios", "defines no scenario", line_of(phase, "scenarios"))
@@ -198,7 +198,7 @@ def _scenario(
                     "min_concurrency 0 without ramp_up_add would never start a user: "
                     "set min_concurrency >= 1 or add a ramp_up_add",
                     line_of(scen, "min_concurrency"))
-    wait = check.number_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait", minimum=0)
+    wait = check.duration_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait")
     stall = _stall(lo, hi, multiply, add)
     if stall is not None:
         key = "ramp_up_multiply" if multiply is not None else "ramp_up_add"

@@ -154,8 +154,9 @@ def parse_request_entry(
         check.error(f"{path}.params", f"expected a mapping, found {type_name(params)}",
                     line_of(entry, "params"))
     headers = check.str_map(entry, "headers", f"{path}.headers")
-    expected = check.number(entry, "expected_response_time", f"{path}.expected_response_time", positive=True)
-    timeout = check.number(entry, "timeout", f"{path}.timeout", positive=True, default=30.0)
+    expected = check.duration(entry, "expected_response_time", f"{path}.expected_response_time",
+                              positive=True)
+    timeout = check.duration(entry, "timeout", f"{path}.timeout", positive=True, default=30.0)
     auth = parse_auth(check, entry, f"{path}.auth")
     label = check.string(entry, "type", f"{path}.type")
     if "body" in entry and "json" in entry:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from .checks import Checker
+from .durations import parse_duration
 from .errors import did_you_mean, type_name
 from .yamlfile import line_of
 
@@ -24,7 +24,6 @@ THRESHOLD_KEYS = ("expr", "request", "scenario", "phase", "abort", "for")
 
 _EXPR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([-+]?\d+(?:\.\d+)?)\s*([A-Za-z%]*)\s*$")
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -63,20 +62,6 @@ class Threshold:
             "<": observed < limit, "<=": observed <= limit, ">": observed > limit,
             ">=": observed >= limit, "==": observed == limit, "!=": observed != limit,
         }[self.op]
-
-
-def parse_duration(value: Any) -> float | None:
-    """'10s', '500ms', '1m', or a number of seconds."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if value >= 0 else None
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2) or "s"]
-            return float(m.group(1)) * scale
-    return None
 
 
 def parse_expression(text: str) -> tuple[str, str, float, str] | str:

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from types import TracebackType
 
+from gradual.children import own_session
+
 STOP_WAIT = 5.0
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _die_with(parent: int) -> Callable[[], None] | None:
-    """On Linux, a preexec hook that has the kernel SIGTERM the worker when ``parent`` dies.
-
-    Without it a `gradual run` killed with SIGKILL leaves its workers behind: they stop their load
-    after master_timeout but then wait for a master forever.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-
-    def hook() -> None:
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent:  # the parent died before the hook ran
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return hook
 
 
 class LocalCluster:
@@ -45,7 +22,7 @@ class LocalCluster:
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "gradual", "worker", "--host", self.host, "--port", str(self.port),
                  "--worker-id", f"local-{i + 1}", "--log-level", "WARNING"],
-                preexec_fn=_die_with(os.getpid()),
+                **own_session(),
             ))
         return self
 

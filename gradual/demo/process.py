@@ -1,5 +1,7 @@
 """The demo target in a child process: started on a free loopback port, stopped by its own pid.
 
+It runs in its own session (gradual.children): a Ctrl-C stops gradual's load first, then gradual stops it.
+
 `gradual demo` runs its test against one; the test-suite builds its `target` fixture on the same class.
 """
 
@@ -13,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+
+from ..children import own_session
 
 STARTUP_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -54,7 +58,7 @@ class TargetProcess:
         cmd = [sys.executable, "-m", "gradual.demo.target", "--host", self.host, "--port", str(self.requested_port),
                "--port-file", str(port_file)]
         with open(log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, **own_session())
         deadline = time.monotonic() + self.startup_timeout
         while not port_file.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:

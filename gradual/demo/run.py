@@ -37,4 +37,6 @@ def demo_command(
 
         return execute(run, InProcessLink(run), args)
     finally:
+        # Only now: the target runs in its own session, so a Ctrl-C stopped the load above while it still
+        # answered, and no request failed because gradual took its own target away.
         target.stop()

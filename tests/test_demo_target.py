@@ -17,10 +17,10 @@ import gevent.socket
 import pytest
 import requests
 import websocket
-from geventhttpclient import HTTPClient
 from support.target import REPO_ROOT, TargetProcess
 
 from gradual.demo.target import DemoTarget, NonLoopbackAddress, websocket_accept
+from gradual.runners.httpclient import Endpoint, HttpConnection, RequestHead
 
 
 def _raw_exchange(port: int, request: bytes) -> bytes:
@@ -33,8 +33,29 @@ def _raw_exchange(port: int, request: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def _gevent_client(port: int) -> HTTPClient:
-    return HTTPClient("127.0.0.1", port, concurrency=1, connection_timeout=5, network_timeout=5)
+class _GeventClient:
+    """gradual's own keep-alive client, one connection (what the engine's users use)."""
+
+    def __init__(self, port: int) -> None:
+        self.endpoint = Endpoint("127.0.0.1", port)
+        self.conn = HttpConnection(self.endpoint)
+
+    def request(self, method: str, target: str, body: bytes = b""):
+        data = RequestHead(method, target, self.endpoint.host_header, (), body).encode()
+        return self.conn.request(data, keep_body=True, timeout=5)
+
+    def get(self, target: str):
+        return self.request("GET", target)
+
+    def post(self, target: str, body: bytes):
+        return self.request("POST", target, body)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _gevent_client(port: int) -> _GeventClient:
+    return _GeventClient(port)
 
 
 # -- HTTP counting -----------------------------------------------------------------------------------
@@ -57,14 +78,13 @@ def test_counts_are_exact_after_keep_alive_requests_with_requests_session(target
     assert counts["peak_connections"] == 2
 
 
-def test_counts_are_exact_after_keep_alive_requests_with_geventhttpclient(target: TargetProcess) -> None:
+def test_counts_are_exact_after_keep_alive_requests_with_gradual_client(target: TargetProcess) -> None:
     target.reset()
     client = _gevent_client(target.port)
     try:
         for _ in range(100):
             response = client.get("/products?sort=price")
-            body = json.loads(response.read())
-            response.release()
+            body = response.json()
             assert response.status_code == 200
         assert body == {
             "method": "GET",
@@ -74,8 +94,7 @@ def test_counts_are_exact_after_keep_alive_requests_with_geventhttpclient(target
             "auth": None,
         }
         response = client.post("/orders", body=b"x" * 5000)
-        assert json.loads(response.read())["body_bytes"] == 5000
-        response.release()
+        assert response.json()["body_bytes"] == 5000
     finally:
         client.close()
 
@@ -344,9 +363,7 @@ def test_in_process_target_counts_and_stop_drops_hanging_connections() -> None:
     server.start()
     try:
         client = _gevent_client(server.port)
-        response = client.get("/users/9")
-        response.read()
-        response.release()
+        assert client.get("/users/9").status_code == 200
         client.close()
         assert server.counts == {"GET /users/9": 1}
 
@@ -371,11 +388,9 @@ def test_throughput_sanity_one_connection_for_one_second(target: TargetProcess) 
     try:
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
-            response = client.get("/health")
-            response.read()
-            response.release()
+            client.get("/health")
             done += 1
     finally:
         client.close()
-    print(f"\ndemo target: {done} req/s over one keep-alive geventhttpclient connection")
+    print(f"\ndemo target: {done} req/s over one keep-alive connection of gradual's client")
     assert target.counts()["requests"] == {"GET /health": done}

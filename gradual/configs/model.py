@@ -42,6 +42,12 @@ class RequestConfig:
     body: Any = None  # explicit body (`body`/`json`), overrides params
     message: str | None = None  # websocket: raw message instead of params as JSON
     expect: str | None = None  # websocket: substring the reply must contain
+    verify: bool = True  # https/wss: verify the server's certificate (system store, or ca_file)
+    ca_file: str | None = None  # https/wss: trust this PEM file instead of the system store (absolute path)
+    connect_timeout: float | None = None  # seconds for the TCP (+TLS) connect alone; timeout bounds it too
+    message_interval: float = 0.0  # websocket: seconds between a reply and the next message of a connection
+    max_messages: int | None = None  # websocket: messages per connection, then it is closed and reopened
+    close_after: float | None = None  # websocket: seconds a connection lives before it is closed and reopened
     function: Callable[..., Any] | None = None  # python requests
     callbacks: tuple[Callable[..., Any], ...] = ()
     source: str = ""  # file that defined it

@@ -118,10 +118,12 @@ class Agent:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def run(self) -> int:
+        log.info("worker %s connecting to master %s", self.worker_id, self._master)
         greenlets = [gevent.spawn(self._receive), gevent.spawn(self._tick), gevent.spawn(self._hello_loop)]
         try:
             self._quit.wait()
         finally:
+            log.info("quitting (exit code %d)", self.exit_code)
             self._stop_load(0.0)
             self._flush()
             self.plugins.close()  # after the last batch, so a sink sees every record
@@ -132,6 +134,10 @@ class Agent:
             if self.bundle is not None:
                 self.bundle.remove()
         return self.exit_code
+
+    @property
+    def _master(self) -> str:
+        return f"{self.host}:{self.port}"
 
     def shutdown(self, code: int = 0) -> None:
         self.exit_code = code
@@ -211,6 +217,7 @@ class Agent:
                 self.unacked.popleft()
         elif isinstance(msg, Quit):
             if self.serve:
+                log.info("run over (exit code %d): waiting for the next one", msg.exit_code)
                 self._reset()
             else:
                 self.shutdown(msg.exit_code)
@@ -226,6 +233,8 @@ class Agent:
     def _welcome(self, msg: Welcome) -> None:
         if self.run_id is not None and msg.run_id != self.run_id:
             self._reset()  # a new master run: nothing of the old one applies
+        if not self.welcomed or msg.run_id != self.run_id:  # not the answer to a hello queued while cut off
+            log.info("connected to master %s (run %s)", self._master, msg.run_id)
         self.run_id = msg.run_id
         self.welcomed = True
         self.heartbeat_interval = msg.heartbeat_interval
@@ -244,6 +253,7 @@ class Agent:
             loaded = LoadedBundle(msg)
         except BundleLoadError as exc:
             self.state = "failed"
+            log.error("bundle %s failed to load: %s", digest[:12], exc)
             self._send(BundleError(str(exc)))
             return
         engine = Engine(loaded.run)
@@ -253,6 +263,7 @@ class Agent:
         if fatal is not None:
             loaded.remove()
             self.state = "failed"
+            log.error("bundle %s failed to load: %s", digest[:12], fatal)
             self._send(BundleError(fatal))
             return
         if self.bundle is not None:
@@ -261,6 +272,7 @@ class Agent:
         self.engine = engine
         self.phases_started.clear()
         self.state = "ready"
+        log.info("bundle loaded (sha256 %s): %r, %d phase(s)", digest[:12], loaded.run.name, len(loaded.run.phases))
         self._send(Ready(digest))
 
     def _phase_ready(self, phase: str) -> bool:
@@ -279,7 +291,9 @@ class Agent:
             log.error("master started unknown phase %r", phase)
             return
         # Rejoining a phase (after a cut) keeps its origin, so its stats windows stay aligned.
-        self.engine.start_phase(phase, keep_origin=phase in self.phases_started)
+        rejoin = phase in self.phases_started
+        log.info("phase %s %s", phase, "rejoined" if rejoin else "started")
+        self.engine.start_phase(phase, keep_origin=rejoin)
         if phase not in self.phases_started:
             self.plugins.phase_start(phase)
         self.phases_started.add(phase)
@@ -291,6 +305,7 @@ class Agent:
             self.plugins.phase_stop(phase)  # before the flush: its listeners may still add to the batch
         self._flush()
         self.state = "ready"
+        log.info("phase %s stopped", phase)
         self._send(Stopped(phase, self.seq))
 
     # -- periodic work ---------------------------------------------------------------------------
@@ -303,8 +318,9 @@ class Agent:
             gevent.sleep(MASTER_CHECK_INTERVAL)
             now = time.monotonic()
             if self.welcomed and now - self.last_master > self.master_timeout:
-                log.warning("master silent for %.1fs: stopping all load, reconnecting", now - self.last_master)
+                log.warning("master silent for %.1fs: stopping all load", now - self.last_master)
                 self._stop_load(0.0)
+                log.info("load stopped; reconnecting to master %s", self._master)
                 self.state = "orphaned"
                 self.welcomed = False
             if now >= next_beat:

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SUBPACKAGES = [
     "gradual", "gradual/configs", "gradual/runners", "gradual/stats", "gradual/reports", "gradual/plugins",
-    "gradual/demo", "gradual/master", "gradual/worker", "gradual/proto",
+    "gradual/demo", "gradual/web", "gradual/master", "gradual/worker", "gradual/proto",
 ]
 
 
@@ -26,6 +26,8 @@ def test_wheel_contains_every_subpackage_and_the_console_script(tmp_path: Path) 
         assert f"{package}/__init__.py" in names, f"{package} missing from {wheel.name}"
     assert "gradual/configs/decorators.py" in names
     assert "gradual/plan.py" in names
+    for web_asset in ("gradual.js", "style.css", "report.html", "report.js"):
+        assert f"gradual/web/{web_asset}" in names, f"{web_asset} missing from {wheel.name}"
     assert not any(n.startswith(("master/", "worker/", "proto/", "tests/")) for n in names), \
         "top-level folders must be installed under gradual.*, never as bare packages"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

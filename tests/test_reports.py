@@ -449,12 +449,20 @@ def test_html_report_draws_charts_and_tables_in_chromium(demo: tuple[dict[str, A
     dom = rendered_dom(tmp_path, page)
     assert dom.find("body", **{"data-rendered": "1"}), "the chart script did not finish"
     charts = {a.get("class") for a in dom.find("svg", **{"data-rendered": "1"})}
-    assert charts == {"chart-users", "chart-rps", "chart-latency"}
+    assert charts == {"chart-users", "chart-rps", "chart-latency", "chart-histogram"}
     scenarios = {s for _, s, _ in _requests(summary)}
     paths = [a for a in dom.find("path") if "series" in a.get("class", "")]
-    drawn = {(a["data-metric"], a["data-scenario"]) for a in paths if "data-metric" in a}
+    drawn = {(a["data-metric"], a["data-scenario"]) for a in paths if "data-scenario" in a}
+    totals = {a["data-metric"] for a in paths if a.get("data-total") == "1"}
     for metric in ("users", "rps", "p50", "p95", "p99"):
         assert {s for m, s in drawn if m == metric} == scenarios, metric
+        assert metric in totals, f"no total line for {metric}"
+    # The distribution chart has a line per scenario and the grey bars of all requests.
+    assert {a["data-label"] for a in paths if "dist" in a.get("class", "")} == scenarios
+    assert [a for a in dom.find("rect") if a.get("class") == "bar"]
+    # The request selector offers each request (per-request lines), by "scenario / request".
+    options = {a.get("value") for a in dom.find("option")}
+    assert {"scenarios", "requests"} | {f"{s} / {r['name']}" for _, s, r in _requests(summary)} == options
     labels = dom.svg_texts()
     for phase in summary["phases"]:
         # Each chart marks and labels every phase on the shared time axis.
@@ -466,6 +474,15 @@ def test_html_report_draws_charts_and_tables_in_chromium(demo: tuple[dict[str, A
         assert req["name"] in texts
     assert "PASSED" in texts and "Total" in texts and "No errors." in texts
     assert summary["workers"][0]["id"] in texts
+    # Min, mean and bytes columns; the target hosts; the plan with every phase and scenario.
+    heads = {text.strip() for text, stack in dom.texts if "th" in stack}
+    assert {"Min", "Mean", "Bytes", "p99.9", "Max"} <= heads
+    assert any(t.startswith("target http://127.0.0.1:") for t in texts), "target hosts shown"
+    plan = [text.strip() for text, stack in dom.texts if "ol" in stack]
+    for phase in summary["phases"]:
+        assert phase["name"] in plan
+        for scen in phase["scenarios"]:
+            assert scen["name"] in plan
     # Self-contained: nothing to fetch, and the policy forbids fetching anything.
     raw = page.read_text(encoding="utf-8")
     assert not [a for t, a, _ in dom.elements if t in ("link", "img", "iframe") or (t == "script" and "src" in a)]
@@ -478,12 +495,16 @@ def test_html_screenshot_reads_as_a_report(demo: tuple[dict[str, Any], Path], tm
     page = tmp_path / "report.html"
     HtmlReporter(page).write(summary)
     shot = tmp_path / "report.png"
-    chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1400,2400")
+    chromium(tmp_path, page, f"--screenshot={shot}", "--window-size=1280,3200")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (1400, 2400)
+    assert (width, height) == (1280, 3200)
     assert len(data) > 60_000, "a blank page compresses to a few KB; a drawn report is much larger"
+    # No horizontal scrolling at 1,280 px: the page measured its own width once drawn.
+    dom = Dom(chromium(tmp_path, page, "--dump-dom", "--window-size=1280,3200").stdout)
+    (body,) = dom.find("body")
+    assert body.get("data-rendered") == "1" and 0 < int(body["data-width"]) <= 1280, body
 
 
 def test_html_escapes_every_name_from_the_summary(tmp_path: Path) -> None:
@@ -503,7 +524,7 @@ def test_html_escapes_every_name_from_the_summary(tmp_path: Path) -> None:
     # charts as text, not markup.
     scen = summary["phases"][0]["scenarios"][0]["name"]
     assert scen in texts
-    assert len(dom.find("svg", **{"data-rendered": "1"})) == 3
+    assert len(dom.find("svg", **{"data-rendered": "1"})) == 4
     marks = [text.strip() for text, stack in dom.texts if "td" in stack and text.strip() in ("✓", "✗", "?")]
     assert marks == ["✓", "✗", "✗", "?"]
     assert "FAILED" in texts and "lost" in texts
@@ -518,8 +539,8 @@ def test_html_of_an_empty_run_renders_with_no_data(tmp_path: Path) -> None:
     page = tmp_path / "empty.html"
     HtmlReporter(page).write(empty_summary())
     dom = rendered_dom(tmp_path, page)
-    assert len(dom.find("svg", **{"data-rendered": "1"})) == 3
-    assert dom.svg_texts().count("no data") == 3
+    assert len(dom.find("svg", **{"data-rendered": "1"})) == 4
+    assert dom.svg_texts().count("no data") == 4
     texts = {text.strip() for text, _ in dom.texts}
     assert {"ABORTED", "No thresholds configured.", "No errors.", "No workers recorded."} <= texts
 

@@ -9,6 +9,8 @@ from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .detail import summary_detail, target_hosts
+
 SCHEMA = "gradual.summary/1"
 MIN_WINDOW_S = 0.25  # shorter tail windows of a phase are not plotted (their requests stay in the totals)
 
@@ -108,18 +110,21 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "exit_code": exit_code,
             "interrupted": result.interrupted,
             "aborted_by": result.aborted_by.threshold.expression if getattr(result, "aborted_by", None) else None,
+            "hosts": target_hosts(run),
         },
         "totals": {
             "count": totals.count,
             "failures": totals.failures,
             "interrupted": totals.interrupted,
             "rps": _rps(totals.count, active),
+            "bytes": totals.bytes,
             "latency_ms": totals.latency_ms(),
         },
         "phases": phases,
         "thresholds": [v.to_dict() for v in getattr(result, "verdicts", [])],
         "workers": workers,
         "timeseries": timeseries(result),
+        **summary_detail(result),
     }
 
 

@@ -1,0 +1,72 @@
+"""A response as checks and extractions read it: status, headers, and the body decoded on first use.
+
+The HTTP runner builds one only for requests that have ``expect``, ``extract`` or callbacks, so a plain
+request never pays for decoding (gzip, deflate, charset) or JSON parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+_CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.I)
+_UNSET = object()
+
+
+class Answer:
+    __slots__ = ("status", "headers", "raw", "_text", "_json")
+
+    def __init__(self, status: int, headers: Sequence[tuple[str, str]], raw: bytes) -> None:
+        self.status = status
+        self.headers = headers  # (name, value) pairs as received, names in their original case
+        self.raw = raw
+        self._text: str | None = None
+        self._json: Any = _UNSET
+
+    @classmethod
+    def from_wire(cls, status: int, headers: Sequence[tuple[bytes, bytes]], raw: bytes | None) -> Answer:
+        return cls(status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers], raw or b"")
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def header_values(self, name: str) -> list[str]:
+        wanted = name.lower()
+        return [value for key, value in self.headers if key.lower() == wanted]
+
+    @property
+    def body(self) -> bytes:
+        """The body with its Content-Encoding (gzip, deflate) undone."""
+        encoding = (self.header("content-encoding") or "").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            return zlib.decompress(self.raw, 16 + zlib.MAX_WBITS)
+        if encoding == "deflate":
+            try:
+                return zlib.decompress(self.raw)
+            except zlib.error:  # raw deflate without the zlib wrapper, as some servers send it
+                return zlib.decompress(self.raw, -zlib.MAX_WBITS)
+        return self.raw
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            m = _CHARSET.search(self.header("content-type") or "")
+            charset = m.group(1) if m else "utf-8"
+            try:
+                self._text = self.body.decode(charset, errors="replace")
+            except LookupError:  # an unknown charset name
+                self._text = self.body.decode("utf-8", errors="replace")
+        return self._text
+
+    def json(self) -> Any:
+        """The parsed JSON body; raises ValueError when it is not JSON."""
+        if self._json is _UNSET:
+            self._json = json.loads(self.text)
+        return self._json

@@ -180,7 +180,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
 def _load(config: Path, request_config: Path | None) -> RunConfig | None:
     from .configs import ConfigError, load
     from .preflight import check_credentials
-    from .validate import print_config_error
+    from .validate import print_config_error, print_config_warnings
 
     try:
         run = load(config, request_config)
@@ -188,6 +188,7 @@ def _load(config: Path, request_config: Path | None) -> RunConfig | None:
     except ConfigError as exc:
         print_config_error(exc)
         return None
+    print_config_warnings(run.warnings)
     return run
 
 

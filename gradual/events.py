@@ -205,7 +205,7 @@ Arguments:
   phase        the phase name
   scenario     the scenario name
   user_count   the scenario's target after this step (over all workers)
-  final        True for the step that reaches max_concurrency
+  final        True for the step that reaches max_concurrency (from below, or from above in a ramp-down)
 """)
 
 worker_connect = EventHook("worker_connect", MASTER, """\

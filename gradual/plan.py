@@ -2,7 +2,8 @@
 
 Closed model (DESIGN.md): start at min_concurrency; for step k wait ramp_up_wait[k], then multiply by
 ramp_up_multiply[k] (or add ramp_up_add[k]), capped at max_concurrency; a list's last value repeats.
-``run_once`` scenarios run the same sequence of sizes as one-shot batches.
+A ramp-down (min above max, a multiply below 1 or a negative add) steps down the same way and stops at
+max. ``run_once`` scenarios run the same sequence of sizes as one-shot batches.
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ def _at(values: tuple, k: int) -> float:
 
 
 def next_target(target: int, hi: int, multiply: tuple | None, add: tuple | None, k: int) -> int:
-    """The target after step ``k``."""
+    """The target after step ``k``: toward ``hi`` (up when below it, down when above it), never past it."""
     if multiply is not None:
-        # ceil so that a fractional factor still moves small targets (1 x 1.5 -> 2); the epsilon keeps
-        # exact products (3 x 2.0) from rounding up through float error.
-        grown = math.ceil(target * _at(multiply, k) - 1e-9)
+        # Rounded away from the start so a fractional factor still moves small targets (1 x 1.5 -> 2,
+        # 3 x 0.5 -> 1); the epsilon keeps exact products (3 x 2.0) from rounding through float error.
+        product = target * _at(multiply, k)
+        moved = math.floor(product + 1e-9) if target > hi else math.ceil(product - 1e-9)
     elif add is not None:
-        grown = target + int(_at(add, k))
+        moved = target + int(_at(add, k))
     else:
-        grown = target
-    return min(hi, grown)
+        moved = target
+    # A value pointing away from hi (validation rejects it) moves nothing: the ramp never backs off.
+    return max(hi, min(target, moved)) if target > hi else min(hi, max(target, moved))
 
 
 def _steps(scenario: ScenarioConfig) -> Iterator[Step]:
@@ -51,17 +54,17 @@ def _steps(scenario: ScenarioConfig) -> Iterator[Step]:
     if multiply is None and add is None:
         return
     target, offset, k = lo, 0.0, 0
-    while target < hi:
+    while target != hi:
         nxt = next_target(target, hi, multiply, add, k)
         if nxt == target and k >= max(len(multiply or ()), len(add or ())):
-            return  # stalled past the list's end; validation rejects such configs
+            return  # stalled past the list's end (multiply 1, add 0): it holds, validation warned
         offset += _at(scenario.ramp_up_wait, k)
         yield Step(offset, nxt)
         target, k = nxt, k + 1
 
 
 def ramp(scenario: ScenarioConfig) -> list[Step]:
-    """Every step of the ramp, from t=0 until the target reaches max (or holds, with no ramp).
+    """Every step of the ramp, from t=0 until the target reaches max (or holds: no ramp, or a stalled one).
 
     No-op steps (multiply 1, add 0 inside a list) are kept: they take their wait like any other.
     """

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import plan
-from .configs import ConfigError, RunConfig, load
+from .configs import ConfigError, ConfigIssue, RunConfig, load
 from .configs.model import PYTHON, RequestConfig
 
 
+def print_config_warnings(warnings: Sequence[ConfigIssue]) -> None:
+    """A config's warnings, one line each (file:line: key path: what gradual does instead), on stderr."""
+    for issue in warnings:
+        print(f"warning: {issue}", file=sys.stderr)
+
+
 def print_config_error(exc: ConfigError) -> None:
+    print_config_warnings(exc.warnings)
     for issue in exc.issues:
         print(f"error: {issue}", file=sys.stderr)
     count = len(exc.issues)
@@ -64,6 +72,7 @@ def validate_command(config: Path, request_config: Path | None) -> int:
     except ConfigError as exc:
         print_config_error(exc)
         return 2
+    print_config_warnings(run.warnings)
     print(render_tree(run))
     print("ok: configuration is valid")
     return 0

@@ -239,7 +239,7 @@ class Controller:
             scen = next(s for s in phase.scenarios if s.name == name)
             target = self.targets[name]
             self._fire(event_hooks.spawning_complete, phase=phase.name, scenario=name, user_count=target,
-                       final=target >= scen.max_concurrency)
+                       final=target == scen.max_concurrency)
 
     def _dispatch(self, phase: PhaseConfig) -> None:
         """Send every live worker its absolute share of each closed scenario's current target."""

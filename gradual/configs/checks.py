@@ -28,9 +28,13 @@ class Checker:
     def __init__(self, file: Path | str) -> None:
         self.file = str(file)
         self.issues: list[ConfigIssue] = []
+        self.warnings: list[ConfigIssue] = []  # the file runs, but not quite as written: say what it does instead
 
     def error(self, path: str, message: str, line: int | None = None) -> None:
         self.issues.append(ConfigIssue(self.file, path, message, line))
+
+    def warn(self, path: str, message: str, line: int | None = None) -> None:
+        self.warnings.append(ConfigIssue(self.file, path, message, line))
 
     def mapping(self, container: Any, key: Any, path: str, *, required: bool = True) -> dict | None:
         value = container.get(key, _MISSING) if isinstance(container, dict) else _MISSING

@@ -27,10 +27,12 @@ class ConfigIssue:
 
 
 class ConfigError(Exception):
-    """Raised with every issue found; ``str()`` gives one line per issue."""
+    """Raised with every issue found; ``str()`` gives one line per issue. ``warnings`` are the file's
+    warnings found along the way (shown beside the errors)."""
 
-    def __init__(self, issues: Iterable[ConfigIssue]) -> None:
+    def __init__(self, issues: Iterable[ConfigIssue], warnings: Iterable[ConfigIssue] = ()) -> None:
         self.issues = list(issues)
+        self.warnings = list(warnings)
         super().__init__("\n".join(str(i) for i in self.issues))
 
     @classmethod

@@ -49,11 +49,11 @@ def _run(
     if not isinstance(data, dict):
         found = "the file is empty" if data is None else f"found {type_name(data)}"
         check.error("", f"expected a mapping with a 'runs' key, {found}", getattr(data, "line", None))
-        raise ConfigError(check.issues)
+        raise ConfigError(check.issues, check.warnings)
     check.keys(data, ("runs",), "")
     runs = check.mapping(data, "runs", "runs")
     if runs is None:
-        raise ConfigError(check.issues)
+        raise ConfigError(check.issues, check.warnings)
     check.keys(runs, RUN_KEYS, "runs")
     name = check.string(runs, "name", "runs.name", required=True, default="")
     wait = check.duration(runs, "wait_between_phases", "runs.wait_between_phases", default=0)
@@ -72,7 +72,7 @@ def _run(
     if not check.issues:
         _check_threshold_scopes(check, thresholds, phases)
     if check.issues:
-        raise ConfigError(_dedupe(check.issues))
+        raise ConfigError(_dedupe(check.issues), _dedupe(check.warnings))
     return RunConfig(
         name=name,
         phases=tuple(phases),
@@ -84,22 +84,81 @@ def _run(
         thresholds=tuple(thresholds),
         plugins=tuple(plugins),
         raw=data,
+        warnings=tuple(_dedupe(check.warnings)),
     )
 
 
 def _stall(lo: Any, hi: Any, multiply: tuple | None, add: tuple | None) -> int | None:
-    """The user count where a ramp gets stuck below max (its list ended on a no-op step), else None."""
+    """The user count where a ramp gets stuck before max (its list ended on a no-op step), else None."""
     steps = multiply if multiply is not None else add
-    if lo is None or hi is None or steps is None or lo >= hi or (multiply is not None and lo == 0):
+    if lo is None or hi is None or steps is None or lo == hi:
         return None
     from ..plan import next_target
 
     target = lo
     for k in range(len(steps)):
         target = next_target(target, hi, multiply, add, k)
-        if target >= hi:
+        if target == hi:
             return None
     return target if next_target(target, hi, multiply, add, len(steps)) == target else None
+
+
+def _ramp_rules(check: Checker, scen: dict, path: str, lo: int, hi: int, multiply: tuple | None,
+                add: tuple | None) -> int:
+    """The ramp's direction rules (DESIGN.md, ramp semantics); the min_concurrency to start from.
+
+    Up when min < max (multiply >= 1, add >= 0), down when min > max (multiply <= 1, add <= 0); a ramp
+    that stops short of max holds where it stopped, with a warning; multiply from 0 starts at 1.
+    """
+    key = "ramp_up_multiply" if multiply is not None else "ramp_up_add"
+    values = multiply if multiply is not None else add
+    if lo > hi and values is None:
+        check.error(f"{path}.min_concurrency",
+                    f"min_concurrency ({lo}) is greater than max_concurrency ({hi}): a ramp-down from "
+                    "min to max needs a ramp_up_multiply below 1 or a negative ramp_up_add",
+                    line_of(scen, "min_concurrency"))
+        return lo
+    if values is not None and lo != hi:
+        neutral = 1 if multiply is not None else 0
+        for i, value in enumerate(values):
+            wrong = value < neutral if lo < hi else value > neutral
+            if not wrong:
+                continue
+            raw = scen[key]
+            item = f"{path}.{key}[{i}]" if isinstance(raw, list) else f"{path}.{key}"
+            line = line_of(raw, i) if isinstance(raw, list) else line_of(scen, key)
+            if lo < hi:
+                check.error(item, f"must be at least {neutral} to ramp up from min_concurrency ({lo}) to "
+                            f"max_concurrency ({hi}), found {value!r} (a ramp-down starts with "
+                            "min_concurrency above max_concurrency)", line)
+            else:
+                down = "a ramp_up_multiply below 1" if multiply is not None else "a negative ramp_up_add"
+                check.error(f"{path}.min_concurrency",
+                            f"min_concurrency ({lo}) is greater than max_concurrency ({hi}), but {key} "
+                            f"{value!r} ramps up: swap them, or ramp down with {down}",
+                            line_of(scen, "min_concurrency"))
+            return lo
+    if multiply is not None and lo == 0:
+        check.warn(f"{path}.ramp_up_multiply", "multiplying from min_concurrency 0 would stay at 0 users: "
+                   "the scenario starts at 1 user instead", line_of(scen, "ramp_up_multiply"))
+        lo = 1
+    if lo == 0 and (hi == 0 or add is None):
+        reason = "with max_concurrency 0" if hi == 0 else "without ramp_up_add"
+        check.error(f"{path}.min_concurrency",
+                    f"min_concurrency 0 {reason} would never start a user: "
+                    "set min_concurrency >= 1 or add a ramp_up_add",
+                    line_of(scen, "min_concurrency"))
+        return lo
+    stall = _stall(lo, hi, multiply, add)
+    if stall is not None:
+        users = f"{stall} user{'' if stall == 1 else 's'}"
+        if stall == lo and all(v == (1 if multiply is not None else 0) for v in values or ()):
+            what = f"{key} {values[-1]:g} cannot {'grow' if lo < hi else 'shrink'} the target"  # type: ignore[index]
+        else:
+            what = f"the ramp stops at {users}: its last value is {values[-1]:g}"  # type: ignore[index]
+        check.warn(f"{path}.{key}", f"{what}, so the scenario holds {users} and never reaches "
+                   f"max_concurrency ({hi})", line_of(scen, key))
+    return lo
 
 
 def _dedupe(issues: list[ConfigIssue]) -> list[ConfigIssue]:
@@ -178,35 +237,16 @@ def _scenario(
     lo = check.number(scen, "min_concurrency", f"{path}.min_concurrency", required=True, integer=True,
                       minimum=0)
     hi = check.number(scen, "max_concurrency", f"{path}.max_concurrency", required=True, integer=True,
-                      minimum=1)
-    if lo is not None and hi is not None and lo > hi:
-        check.error(f"{path}.min_concurrency",
-                    f"min_concurrency ({lo}) is greater than max_concurrency ({hi})",
-                    line_of(scen, "min_concurrency"))
-    multiply = check.number_list(scen, "ramp_up_multiply", f"{path}.ramp_up_multiply", minimum=1)
-    add = check.number_list(scen, "ramp_up_add", f"{path}.ramp_up_add", integer=True, minimum=0)
+                      minimum=0)
+    multiply = check.number_list(scen, "ramp_up_multiply", f"{path}.ramp_up_multiply", positive=True)
+    add = check.number_list(scen, "ramp_up_add", f"{path}.ramp_up_add", integer=True)
     if "ramp_up_multiply" in scen and "ramp_up_add" in scen:
         check.error(f"{path}.ramp_up_add", "give either ramp_up_multiply or ramp_up_add, not both",
                     line_of(scen, "ramp_up_add"))
-    if multiply is not None and lo == 0:
-        check.error(f"{path}.ramp_up_multiply",
-                    "cannot multiply from min_concurrency 0 (it would stay 0): "
-                    "use ramp_up_add or min_concurrency >= 1",
-                    line_of(scen, "ramp_up_multiply"))
-    if lo == 0 and "ramp_up_multiply" not in scen and "ramp_up_add" not in scen:
-        check.error(f"{path}.min_concurrency",
-                    "min_concurrency 0 without ramp_up_add would never start a user: "
-                    "set min_concurrency >= 1 or add a ramp_up_add",
-                    line_of(scen, "min_concurrency"))
+        multiply = add = None
+    if lo is not None and hi is not None:
+        lo = _ramp_rules(check, scen, path, lo, hi, multiply, add)
     wait = check.duration_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait")
-    stall = _stall(lo, hi, multiply, add)
-    if stall is not None:
-        key = "ramp_up_multiply" if multiply is not None else "ramp_up_add"
-        last = "greater than 1" if multiply is not None else "greater than 0"
-        users = f"{stall} user{'' if stall == 1 else 's'}"
-        check.error(f"{path}.{key}",
-                    f"the ramp stops at {users} and never reaches max_concurrency ({hi}): "
-                    f"its last value must be {last}", line_of(scen, key))
     iterate = check.boolean(scen, "iterate_through_requests", f"{path}.iterate_through_requests")
     run_once = check.boolean(scen, "run_once", f"{path}.run_once")
 

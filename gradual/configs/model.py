@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigIssue
 from .thresholds import Threshold
 
 HTTP = "http"
@@ -101,6 +102,9 @@ class RunConfig:
     thresholds: tuple[Threshold, ...] = ()
     plugins: tuple[PluginSpec, ...] = ()  # runs.plugins, then --plugin names
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What loading warned about (the run goes on, differently from what the file says); shown once by
+    # `validate` and `run` (gradual.validate.print_config_warnings).
+    warnings: tuple[ConfigIssue, ...] = field(default=(), compare=False)
 
     def phase(self, name: str) -> PhaseConfig:
         for phase in self.phases:

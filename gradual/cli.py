@@ -37,6 +37,20 @@ def duration_arg(text: str) -> float:
     return seconds
 
 
+def error_rate_arg(text: str) -> float:
+    """An argparse type: a share of failed requests, ``5%`` or ``0.05`` (a fraction from 0 to 1)."""
+    raw = text.strip()
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1] if percent else raw)
+    except ValueError:
+        value = -1.0
+    value = value / 100 if percent else value
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a percentage like 5% or a fraction from 0 to 1, found {text!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
@@ -54,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a test config and its request files, print the plan")
     p.add_argument("config", type=Path, help="test config (YAML)")
     p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    _override_options(p)
 
     p = sub.add_parser("run", help="run a test on this machine")
     p.add_argument("config", type=Path, help="test config (YAML)")
     p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run N local worker processes over loopback (default: the in-process engine)")
+    _override_options(p)
     _plugin_option(p)
     _report_options(p)
 
@@ -75,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between each worker's stats batches (default 1; raise it for very large clusters)")
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
+    _override_options(p)
     _plugin_option(p)
     _report_options(p, http_port=DEFAULT_HTTP_PORT, log_level="INFO")
 
@@ -103,8 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="start a local demo target and run a short multi-phase test against it")
     p.add_argument("--serve", action="store_true", help="only serve the demo target until Ctrl-C")
     p.add_argument("--port", type=int, default=0, help="demo target port (default: a free one; 8080 with --serve)")
+    _override_options(p)
     _report_options(p)
     return parser
+
+
+def _override_options(p: argparse.ArgumentParser) -> None:
+    """Locust's -H -t -u -r and k6's --duration --vus; each beats its GRADUAL_* variable, which beats the file."""
+    g = p.add_argument_group("overrides (file < environment < these flags)")
+    g.add_argument("-H", "--host", dest="override_host", metavar="URL",
+                   help="replace scheme, host and port of every request URL (env GRADUAL_HOST)")
+    g.add_argument("-t", "--run-time", "--duration", dest="override_run_time", metavar="D",
+                   help="every phase's run_time: seconds or 250ms, 30s, 5m, 1h30m (env GRADUAL_RUN_TIME)")
+    g.add_argument("-u", "--users", "--vus", dest="override_users", metavar="N",
+                   help="every closed-model scenario's max_concurrency, min_concurrency capped at N "
+                        "(env GRADUAL_USERS)")
+    g.add_argument("-r", "--spawn-rate", dest="override_spawn_rate", metavar="R",
+                   help="users started per second: each closed-model scenario ramps by 1 user every 1/R s")
+    g.add_argument("--set", dest="override_set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override any key of the test config, e.g. runs.phases.p1.run_time=10s (VALUE is YAML); "
+                        "repeatable")
 
 
 def _plugin_option(p: argparse.ArgumentParser) -> None:
@@ -115,6 +150,9 @@ def _plugin_option(p: argparse.ArgumentParser) -> None:
 def _report_options(p: argparse.ArgumentParser, http_port: int = 0, log_level: str = "WARNING") -> None:
     _report_files(p)
     p.add_argument("--quiet", action="store_true", help="no live table, only the final summary")
+    p.add_argument("--max-error-rate", type=error_rate_arg, default=1.0, metavar="RATE",
+                   help="exit 1 when more than RATE of the requests failed: 5%% or 0.05 (default 100%% = off; "
+                        "a run where no request succeeded always exits 1)")
     p.add_argument("--log-level", default=log_level, help=f"logging level on stderr (default {log_level})")
     # None = the default port, used only if it is free; a port given explicitly must be served.
     default = "off" if http_port == 0 else f"{http_port}, skipped with a warning when taken"
@@ -148,7 +186,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         from .validate import validate_command
 
-        return validate_command(args.config, args.request_config)
+        return validate_command(args.config, args.request_config, _overrides(args))
     if args.command == "report":
         from .reports.render import report_command
 
@@ -177,13 +215,21 @@ def _main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _load(config: Path, request_config: Path | None) -> RunConfig | None:
+def _overrides(args: argparse.Namespace) -> Any:
+    """The overrides of the command line and the environment (flags win), for load()."""
+    from .configs.overrides import from_sources
+
+    flags = {name: getattr(args, f"override_{name}", None) for name in ("host", "run_time", "users", "spawn_rate")}
+    return from_sources(flags, getattr(args, "override_set", None) or [], os.environ)
+
+
+def _load(config: Path, request_config: Path | None, overrides: Any = None) -> RunConfig | None:
     from .configs import ConfigError, load
     from .preflight import check_credentials
     from .validate import print_config_error, print_config_warnings
 
     try:
-        run = load(config, request_config)
+        run = load(config, request_config, overrides)
         check_credentials(run)
     except ConfigError as exc:
         print_config_error(exc)
@@ -206,7 +252,7 @@ def _logging(level: str) -> None:
 
 
 def _run_local(config: Path, request_config: Path | None, args: argparse.Namespace) -> int:
-    run = _load(config, request_config)
+    run = _load(config, request_config, _overrides(args))
     if run is None:
         return EXIT_USAGE
     run = _with_cli_plugins(run, args)
@@ -233,7 +279,7 @@ def _master(args: argparse.Namespace) -> int:
     if args.stats_interval <= 0:
         print("error: --stats-interval must be more than 0 seconds", file=sys.stderr)
         return EXIT_USAGE
-    run = _load(args.config, args.request_config)
+    run = _load(args.config, args.request_config, _overrides(args))
     if run is None:
         return EXIT_USAGE
     run = _with_cli_plugins(run, args)
@@ -402,4 +448,5 @@ def _report_targets(args: argparse.Namespace) -> dict[str, Path]:
 def _demo(args: argparse.Namespace) -> int:
     from .demo.run import demo_command
 
-    return demo_command(args, _load, _execute)
+    overrides = _overrides(args)
+    return demo_command(args, lambda config, request_config: _load(config, request_config, overrides), _execute)

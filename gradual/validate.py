@@ -9,6 +9,7 @@ from pathlib import Path
 from . import plan
 from .configs import ConfigError, ConfigIssue, RunConfig, load
 from .configs.model import PYTHON, RequestConfig
+from .configs.overrides import Overrides
 
 
 def print_config_warnings(warnings: Sequence[ConfigIssue]) -> None:
@@ -66,13 +67,15 @@ def render_tree(run: RunConfig) -> str:
     return "\n".join(lines)
 
 
-def validate_command(config: Path, request_config: Path | None) -> int:
+def validate_command(config: Path, request_config: Path | None, overrides: Overrides | None = None) -> int:
     try:
-        run = load(config, request_config)
+        run = load(config, request_config, overrides)
     except ConfigError as exc:
         print_config_error(exc)
         return 2
     print_config_warnings(run.warnings)
+    for line in run.overrides.describe():
+        print(f"override: {line}")
     print(render_tree(run))
     print("ok: configuration is valid")
     return 0

@@ -75,11 +75,14 @@ def _shown(peer: str) -> str:
 def bundle_for(run: RunConfig, run_id: str) -> Bundle:
     """Every file the run reads (plugin files included), relative to their common folder.
 
-    Plugins named with --plugin are not in the config file: their names travel in the bundle options.
+    Plugins named with --plugin and the command line's overrides (--host, --set ...) are not in the files:
+    they travel in the bundle options, so each worker loads the config the master loaded.
     """
     files = [Path(f) for f in run.files]
     root = Path(os.path.commonpath([str(f.parent) for f in files]))
-    options = {"plugins": cli_plugin_names(run)} if cli_plugin_names(run) else None
+    options: dict | None = {"plugins": cli_plugin_names(run)} if cli_plugin_names(run) else None
+    if run.overrides:
+        options = {**(options or {}), "overrides": run.overrides.to_wire()}
     return Bundle.build(root, run.source, files, run_id=run_id, request_config=run.request_config,
                         options=options)
 

@@ -245,7 +245,8 @@ class Agent:
 
     def _bundle(self, msg: Bundle) -> None:
         digest = msg.digest()
-        if self.bundle is not None and self.bundle.digest == digest and self.engine is not None:
+        if (self.bundle is not None and self.bundle.digest == digest and self.bundle.options == msg.options
+                and self.engine is not None):
             self._send(Ready(digest))
             return
         self.state = "loading"

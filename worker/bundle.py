@@ -13,6 +13,7 @@ from gradual.proto import Bundle
 from gradual import events
 from gradual.configs import ConfigError, RunConfig, load
 from gradual.configs.errors import ConfigIssue
+from gradual.configs.overrides import Overrides
 from gradual.configs.requests import request_file_owner
 from gradual.preflight import check_credentials
 
@@ -24,6 +25,12 @@ class BundleLoadError(Exception):
 class LoadedBundle:
     def __init__(self, bundle: Bundle, parent: Path | None = None) -> None:
         self.digest = bundle.digest()
+        self.options = bundle.options  # with the digest, what makes two bundles the same run config
+        # The master's --host/--run-time/--users/--set, applied here to the same files: the same config.
+        try:
+            overrides = Overrides.from_wire(bundle.options.get("overrides"))
+        except ValueError as exc:
+            raise BundleLoadError(str(exc)) from None
         self.folder = Path(tempfile.mkdtemp(prefix="gradual-worker-", dir=parent))
         try:
             for rel, data in bundle.files.items():
@@ -31,7 +38,7 @@ class LoadedBundle:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(data)
             request_config = self.folder / bundle.request_config if bundle.request_config else None
-            self.run: RunConfig = load(self.folder / bundle.config_path, request_config)
+            self.run: RunConfig = load(self.folder / bundle.config_path, request_config, overrides)
             check_credentials(self.run)
         except ConfigError as exc:
             self.remove()

@@ -6,12 +6,15 @@ that did not validate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .checks import Checker
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
+from .overrides import Overrides, attribute, check_host, host_requests
+from .overrides import apply as apply_overrides
 from .plugin_specs import parse_plugins
 from .requests import helper_files, load_request_file
 from .thresholds import Threshold, parse_thresholds
@@ -27,10 +30,22 @@ SCENARIO_KEYS = (
 )
 
 
-def load(config: Path | str, request_config: Path | str | None = None) -> RunConfig:
-    """Load ``config`` (and ``request_config``, the file for scenarios without a request_file)."""
+def load(
+    config: Path | str, request_config: Path | str | None = None, overrides: Overrides | None = None,
+) -> RunConfig:
+    """Load ``config`` (and ``request_config``, the file for scenarios without a request_file).
+
+    ``overrides`` (--host, --run-time, --users, --set ...) change the parsed file before it is checked;
+    an error about a value one of them wrote names the override, not the file.
+    """
     config = Path(config).resolve()
+    overrides = overrides or Overrides()
     data = load_yaml(config)
+    written, unapplied = apply_overrides(data, overrides)
+    if overrides.host is not None:
+        problem = check_host(overrides.host)
+        if problem is not None:
+            unapplied.insert(0, ConfigIssue(overrides.host.origin, "", problem))
     check = Checker(config)
     req_path = Path(request_config).resolve() if request_config is not None else None
     shared: dict[str, RequestConfig] | None = None
@@ -38,7 +53,30 @@ def load(config: Path | str, request_config: Path | str | None = None) -> RunCon
     if req_path is not None:
         shared = _load_requests(check, req_path, "--request-config", None)
         files.append(req_path)
-    return _run(check, data, config, req_path, shared, files)
+    try:
+        run = _run(check, data, config, req_path, shared, files)
+    except ConfigError as exc:
+        raise ConfigError(unapplied + attribute(exc.issues, written, str(config)),
+                          attribute(exc.warnings, written, str(config))) from None
+    if unapplied:
+        raise ConfigError(unapplied, run.warnings)
+    if written:
+        run = replace(run, warnings=tuple(attribute(run.warnings, written, str(config))))
+    if overrides.host is not None:
+        run = _with_host(run, overrides.host.value)
+    return replace(run, overrides=overrides)
+
+
+def _with_host(run: RunConfig, host: str) -> RunConfig:
+    """Every request's URL (a Python request's labelled url too) on ``host``: --host / GRADUAL_HOST."""
+    phases = []
+    for phase in run.phases:
+        scenarios = []
+        for scen in phase.scenarios:
+            moved = host_requests({r.name: r for r in scen.requests}, host)
+            scenarios.append(replace(scen, requests=tuple(moved[r.name] for r in scen.requests)))
+        phases.append(replace(phase, scenarios=tuple(scenarios)))
+    return replace(run, phases=tuple(phases))
 
 
 def _run(

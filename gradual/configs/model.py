@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigIssue
+from .overrides import Overrides
 from .thresholds import Threshold
 
 HTTP = "http"
@@ -101,6 +102,7 @@ class RunConfig:
     files: tuple[Path, ...] = ()  # every file the run reads: config, request and plugin files (the bundle)
     thresholds: tuple[Threshold, ...] = ()
     plugins: tuple[PluginSpec, ...] = ()  # runs.plugins, then --plugin names
+    overrides: Overrides = field(default_factory=Overrides, compare=False)  # --host, --set ...: workers get them
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # What loading warned about (the run goes on, differently from what the file says); shown once by
     # `validate` and `run` (gradual.validate.print_config_warnings).
@@ -111,6 +113,11 @@ class RunConfig:
             if phase.name == name:
                 return phase
         raise KeyError(name)
+
+    @property
+    def host(self) -> str | None:
+        """The --host (GRADUAL_HOST) base URL every request was moved to, or None."""
+        return None if self.overrides.host is None else self.overrides.host.value
 
     @property
     def all_requests(self) -> list[RequestConfig]:

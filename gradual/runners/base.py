@@ -46,6 +46,9 @@ class UserContext:
     phase: str
     iteration: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    # --host / GRADUAL_HOST (scheme://host:port), or None: a request function builds its URLs on it,
+    # as a Locust user does on self.host (`f"{ctx.host or DEFAULT}/users"`).
+    host: str | None = None
     _session: Any = None
     # The engine's keep-alive HTTP clients, one per (host, port, tls, timeout): a journey through
     # several requests of one host uses one connection, as a browser or a Locust user would.

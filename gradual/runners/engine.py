@@ -43,7 +43,7 @@ class ScenarioPool:
 
     def _spawn(self, index: int, once: bool) -> User:
         scen = self.scenario
-        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase)
+        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase, host=self.engine.run.host)
         requests = scen.requests
         if not scen.iterate_through_requests:
             requests = (requests[index % len(requests)],)

@@ -126,7 +126,8 @@ def write_run_config(
 def gradual_env(target: TargetProcess | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    for key in ("GRADUAL_TARGET", "GRADUAL_WS_TARGET"):
+    # The overrides' variables too: a developer's GRADUAL_HOST must not aim a test's load elsewhere.
+    for key in ("GRADUAL_TARGET", "GRADUAL_WS_TARGET", "GRADUAL_HOST", "GRADUAL_RUN_TIME", "GRADUAL_USERS"):
         env.pop(key, None)
     if target is not None:
         env["GRADUAL_TARGET"] = target.url

@@ -92,8 +92,8 @@ def test_precedence_file_then_environment_then_flags(tmp_path: Path) -> None:
     (["--set", "runs.phases.p1.run_time=abc"],
      "error: --set runs.phases.p1.run_time=abc: expected a number of seconds or a duration like 250ms, 30s, 5m, "
      "1h30m, found a string 'abc'"),
-    (["--set", "runs.phases.p1.scenarios.s1.max_concurrency=0"],
-     "error: --set runs.phases.p1.scenarios.s1.max_concurrency=0: must be at least 1, found 0"),
+    (["--set", "runs.phases.p1.scenarios.s1.max_concurrency=two"],
+     "error: --set runs.phases.p1.scenarios.s1.max_concurrency=two: expected an integer, found a string 'two'"),
     (["--set", "runs.phases.nope.run_time=1"], "error: --set runs.phases.nope.run_time=1: no key runs.phases.nope"),
     (["--set", "runs.phases.p1.runtime=1"], "error: --set runs.phases.p1.runtime=1: unknown key (did you mean"),
     (["--set", "run_time"], "error: --set run_time: expected KEY.PATH=VALUE"),

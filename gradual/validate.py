@@ -10,6 +10,7 @@ from . import plan
 from .configs import ConfigError, ConfigIssue, RunConfig, load
 from .configs.model import PYTHON, RequestConfig
 from .configs.overrides import Overrides
+from .configs.workload import describe_wait
 
 
 def print_config_warnings(warnings: Sequence[ConfigIssue]) -> None:
@@ -62,6 +63,8 @@ def render_tree(run: RunConfig) -> str:
                 lines.append(f"{spad}plan (batches): {shown}")
             else:
                 lines.append(f"{spad}plan: {plan.describe(plan.timeline(scen, phase.run_time))}")
+            if scen.wait_time is not None:
+                lines.append(f"{spad}wait_time: {describe_wait(scen.wait_time)}")
             for ri, req in enumerate(scen.requests):
                 lines.append(f"{spad}{'└─' if ri == len(scen.requests) - 1 else '├─'} {_request_line(req)}")
     return "\n".join(lines)

@@ -73,6 +73,20 @@ CASES = [
     Case("zero_multiply.yaml", f"{SCEN}.ramp_up_multiply", 13, "must be greater than 0, found 0"),
     Case("zero_min_zero_max.yaml", f"{SCEN}.min_concurrency", 11,
          "min_concurrency 0 with max_concurrency 0 would never start a user"),
+    # wait_time (think time and pacing)
+    Case("wait_time_unknown_kind.yaml", f"{SCEN}.wait_time.constant_pace", 13,
+         "unknown wait_time kind (did you mean 'constant_pacing'?): use one of constant, between, constant_pacing"),
+    Case("wait_time_between_scalar.yaml", f"{SCEN}.wait_time.between", 14,
+         "expected a list of two durations [min, max], found an integer 2"),
+    Case("wait_time_between_order.yaml", f"{SCEN}.wait_time.between", 14, "min (3s) is greater than max (1s)"),
+    Case("wait_time_two_kinds.yaml", f"{SCEN}.wait_time", 13,
+         "expected exactly one of constant, between, constant_pacing, constant_throughput; found 2 keys"),
+    Case("wait_time_negative.yaml", f"{SCEN}.wait_time", 13, "must be at least 0, found -1"),
+    Case("wait_time_throughput_zero.yaml", f"{SCEN}.wait_time.constant_throughput", 13,
+         "must be greater than 0, found 0"),
+    Case("wait_time_pacing_zero.yaml", f"{SCEN}.wait_time.constant_pacing", 13, "must be greater than 0, found 0"),
+    Case("wait_time_bad_string.yaml", f"{SCEN}.wait_time", 13,
+         "expected a number of seconds or a duration like 250ms, 30s, 5m, 1h30m, found a string 'two seconds'"),
     Case("min_zero_no_ramp.yaml", f"{SCEN}.min_concurrency", 11, "would never start a user"),
     # times
     Case("negative_run_time.yaml", "runs.phases.p1.run_time", 6, "must be greater than 0, found -5"),
@@ -297,7 +311,8 @@ def test_helper_module_syntax_error_names_the_helper(tmp_path: Path) -> None:
 
 _KEYS = ["runs", "name", "phases", "run_time", "scenarios", "requests", "request_file", "min_concurrency",
          "max_concurrency", "ramp_up_multiply", "ramp_up_add", "ramp_up_wait", "run_once",
-         "iterate_through_requests", "wait_between_phases", "stop_timeout", "p1", "s1"]
+         "iterate_through_requests", "wait_between_phases", "stop_timeout", "p1", "s1", "wait_time", "between",
+         "constant", "constant_pacing", "constant_throughput"]
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 50), st.floats(allow_nan=True, allow_infinity=True),
     st.text(string.ascii_letters + "._-/: ", max_size=12), st.sampled_from(["FROM_REQUEST_YAML_FILE", "reqs.yaml"]),
@@ -314,7 +329,7 @@ def _scenario() -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries(
         {},
         optional={k: _values for k in ("requests", "min_concurrency", "max_concurrency", "ramp_up_multiply",
-                                        "ramp_up_add", "ramp_up_wait", "run_once", "request_file")}
+                                        "ramp_up_add", "ramp_up_wait", "run_once", "request_file", "wait_time")}
         | {"min_concurrency": st.integers(-1, 6), "max_concurrency": st.integers(-1, 6),
            "ramp_up_multiply": st.one_of(st.floats(0, 4), st.lists(st.floats(0.5, 3), max_size=3)),
            "ramp_up_add": st.one_of(st.integers(-1, 3), st.lists(st.integers(0, 3), max_size=3)),

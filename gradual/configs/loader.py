@@ -18,6 +18,7 @@ from .overrides import apply as apply_overrides
 from .plugin_specs import parse_plugins
 from .requests import helper_files, load_request_file
 from .thresholds import Threshold, parse_thresholds
+from .workload import parse_wait_time
 from .yamlfile import line_of, load_yaml
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
@@ -26,7 +27,7 @@ RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds
 PHASE_KEYS = ("run_time", "scenarios", "thresholds")
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
-    "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds",
+    "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds", "wait_time",
 )
 
 
@@ -286,6 +287,7 @@ def _scenario(
         lo = _ramp_rules(check, scen, path, lo, hi, multiply, add)
     wait = check.duration_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait")
     iterate = check.boolean(scen, "iterate_through_requests", f"{path}.iterate_through_requests")
+    wait_time = parse_wait_time(check, scen, path)
     run_once = check.boolean(scen, "run_once", f"{path}.run_once")
 
     # Which requests, from which file.
@@ -361,4 +363,5 @@ def _scenario(
         iterate_through_requests=iterate,
         run_once=run_once,
         request_file=request_file,
+        wait_time=wait_time,
     )

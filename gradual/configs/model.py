@@ -56,6 +56,25 @@ class RequestConfig:
 
 
 @dataclass(frozen=True)
+class WaitTime:
+    """A closed-model user's pause after each iteration (Locust's wait_time).
+
+    ``constant``: ``seconds``; ``between``: uniform in [seconds, high]; ``constant_pacing``: each iteration
+    starts ``seconds`` after the previous one started (an overrun waits 0, no catch-up);
+    ``constant_throughput`` n is constant_pacing 1/n, ``throughput`` keeps n for display.
+    """
+
+    kind: str  # "constant" | "between" | "constant_pacing"
+    seconds: float
+    high: float = 0.0
+    throughput: float | None = None
+
+    @property
+    def paced(self) -> bool:
+        return self.kind == "constant_pacing"
+
+
+@dataclass(frozen=True)
 class ScenarioConfig:
     name: str
     requests: tuple[RequestConfig, ...]
@@ -67,6 +86,7 @@ class ScenarioConfig:
     iterate_through_requests: bool = False
     run_once: bool = False
     request_file: Path | None = None
+    wait_time: WaitTime | None = None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class ScenarioPool:
                  rec.slot(self.phase, scen.name, req.name, req.expected_response_time))
             for req in requests
         ]
-        user = User(ctx, steps, once=once, on_exit=self._exited)
+        user = User(ctx, steps, once=once, on_exit=self._exited, wait=scen.wait_time)
         return user
 
     def _exited(self, user: User) -> None:

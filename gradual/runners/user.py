@@ -7,16 +7,18 @@ stop timeout is killed, and its in-flight request is counted as interrupted, exa
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import gevent
 from gevent import Greenlet, GreenletExit, get_hub
+from gevent.event import Event
 
 from .. import events
 from ..configs.decorators import accepts_argument
-from ..configs.model import RequestConfig
+from ..configs.model import RequestConfig, WaitTime
 from .base import EXCEPTION, Outcome, RequestRunner, UserContext
 from .records import CompletionRecord
 
@@ -52,6 +54,7 @@ class User(Greenlet):
         *,
         once: bool,
         on_exit: Callable[[User], None] | None = None,
+        wait: WaitTime | None = None,
     ) -> None:
         super().__init__()
         self.ctx = ctx
@@ -60,10 +63,24 @@ class User(Greenlet):
         self.stopping = False
         self.current: Step | None = None
         self._on_exit = on_exit
+        self.wait = wait
+        self._wake = Event() if wait is not None else None  # set by stop(): a user never sleeps through it
 
     def stop(self) -> None:
-        """Stop at the next iteration boundary."""
+        """Stop at the next iteration boundary (at once when it is waiting between iterations)."""
         self.stopping = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def _pause(self, started_ns: int) -> float:
+        """Seconds to wait after an iteration that started at ``started_ns`` (perf_counter_ns)."""
+        wait = self.wait
+        assert wait is not None
+        if wait.kind == "constant_pacing":  # an overrun waits 0: no catch-up burst
+            return wait.seconds - (time.perf_counter_ns() - started_ns) / 1e9
+        if wait.kind == "between":
+            return random.uniform(wait.seconds, wait.high)
+        return wait.seconds
 
     def _run(self) -> None:  # noqa: C901 - the hot loop is kept in one frame on purpose
         steps = self.steps
@@ -78,6 +95,7 @@ class User(Greenlet):
         # The request event's own listener list (mutated in place, so this stays live): with no
         # listener and no callback, no completion record is built.
         listeners = events.request.listeners
+        wake = self._wake
         try:
             while not self.stopping:
                 step = steps[iteration % n]
@@ -104,6 +122,11 @@ class User(Greenlet):
                 iteration += 1
                 if self.once:
                     break
+                if wake is not None:  # think time / pacing: outside every timed span
+                    pause = self._pause(t0)
+                    if pause > 0:
+                        wake.wait(pause)
+                        continue
                 loop_now = loop.iteration
                 if loop_now != last_loop:
                     last_loop, busy = loop_now, 0

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from . import plan
 from .configs import ConfigError, ConfigIssue, RunConfig, load
+from .configs.errors import display_path
+from .configs.loader import BASES
 from .configs.model import PYTHON, RequestConfig
 from .configs.overrides import Overrides
 from .configs.workload import describe_wait
@@ -57,6 +59,10 @@ def render_tree(run: RunConfig) -> str:
             lines.append(f"{pad}{'└─' if last_scen else '├─'} scenario {scen.name}"
                          f"  users {scen.min_concurrency}..{scen.max_concurrency}{extra}")
             spad = pad + ("   " if last_scen else "│  ")
+            if scen.request_file is not None:
+                where = BASES.get(scen.request_file_base or "", "")
+                shown = display_path(scen.request_file) + (f" ({where})" if where else "")
+                lines.append(f"{spad}request_file: {shown}")
             if scen.run_once:
                 batches = plan.run_once_batches(scen)
                 shown = " → ".join(f"+{b.wait:g}s:{b.size}" for b in batches)

@@ -79,10 +79,14 @@ def bundle_for(run: RunConfig, run_id: str) -> Bundle:
     they travel in the bundle options, so each worker loads the config the master loaded.
     """
     files = [Path(f) for f in run.files]
-    root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    folders = [str(f.parent) for f in files] + ([str(run.cwd)] if run.cwd is not None else [])
+    root = Path(os.path.commonpath(folders))
     options: dict | None = {"plugins": cli_plugin_names(run)} if cli_plugin_names(run) else None
     if run.overrides:
         options = {**(options or {}), "overrides": run.overrides.to_wire()}
+    if run.cwd is not None:
+        # A request_file found in the master's working directory: the worker resolves against the same folder.
+        options = {**(options or {}), "cwd": Path(os.path.relpath(run.cwd, root)).as_posix()}
     return Bundle.build(root, run.source, files, run_id=run_id, request_config=run.request_config,
                         options=options)
 

@@ -38,7 +38,8 @@ class LoadedBundle:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(data)
             request_config = self.folder / bundle.request_config if bundle.request_config else None
-            self.run: RunConfig = load(self.folder / bundle.config_path, request_config, overrides)
+            self.run: RunConfig = load(self.folder / bundle.config_path, request_config, overrides,
+                                  cwd=self._cwd(bundle))
             check_credentials(self.run)
         except ConfigError as exc:
             self.remove()
@@ -46,6 +47,16 @@ class LoadedBundle:
         except OSError as exc:
             self.remove()
             raise BundleLoadError(f"cannot write the bundle: {exc}") from None
+
+    def _cwd(self, bundle: Bundle) -> Path:
+        """The master's working directory inside the bundle (request_file's second place), else the bundle root."""
+        rel = (bundle.options or {}).get("cwd")
+        folder = self.folder.resolve()
+        if isinstance(rel, str):
+            candidate = (folder / rel).resolve()
+            if candidate.is_relative_to(folder):
+                return candidate
+        return folder
 
     def _relative(self, issue: ConfigIssue) -> str:
         """The issue with bundle paths as the master knows them, whatever this worker's cwd or /tmp link."""

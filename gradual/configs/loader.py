@@ -22,6 +22,8 @@ from .workload import parse_wait_time
 from .yamlfile import line_of, load_yaml
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
+CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioConfig.request_file_base)
+BASES = {CONFIG_DIR: "next to the config", CWD: "in the working directory"}
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
 RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins")
 PHASE_KEYS = ("run_time", "scenarios", "thresholds")
@@ -33,13 +35,18 @@ SCENARIO_KEYS = (
 
 def load(
     config: Path | str, request_config: Path | str | None = None, overrides: Overrides | None = None,
+    *, cwd: Path | str | None = None,
 ) -> RunConfig:
     """Load ``config`` (and ``request_config``, the file for scenarios without a request_file).
 
     ``overrides`` (--host, --run-time, --users, --set ...) change the parsed file before it is checked;
     an error about a value one of them wrote names the override, not the file.
+
+    A relative ``request_file`` is looked for next to the config, then in ``cwd`` (default: the
+    working directory, the original framework's rule); a worker passes the master's, from the bundle.
     """
     config = Path(config).resolve()
+    base = Path(cwd).resolve() if cwd is not None else Path.cwd()
     overrides = overrides or Overrides()
     data = load_yaml(config)
     written, unapplied = apply_overrides(data, overrides)
@@ -55,7 +62,7 @@ def load(
         shared = _load_requests(check, req_path, "--request-config", None)
         files.append(req_path)
     try:
-        run = _run(check, data, config, req_path, shared, files)
+        run = _run(check, data, config, req_path, shared, files, base)
     except ConfigError as exc:
         raise ConfigError(unapplied + attribute(exc.issues, written, str(config)),
                           attribute(exc.warnings, written, str(config))) from None
@@ -82,7 +89,7 @@ def _with_host(run: RunConfig, host: str) -> RunConfig:
 
 def _run(
     check: Checker, data: Any, config: Path, req_path: Path | None,
-    shared: dict[str, RequestConfig] | None, files: list[Path],
+    shared: dict[str, RequestConfig] | None, files: list[Path], cwd: Path,
 ) -> RunConfig:
 
     if not isinstance(data, dict):
@@ -105,7 +112,8 @@ def _run(
     thresholds = parse_thresholds(check, runs, "runs")
     plugins = parse_plugins(check, runs, config, files)
     for phase_name, phase in (phases_map or {}).items():
-        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files, thresholds)
+        parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files, thresholds,
+                        cwd)
         if parsed is not None:
             phases.append(parsed)
     if not check.issues:
@@ -124,7 +132,19 @@ def _run(
         plugins=tuple(plugins),
         raw=data,
         warnings=tuple(_dedupe(check.warnings)),
+        cwd=cwd if any(s.request_file_base == CWD for p in phases for s in p.scenarios) else None,
     )
+
+
+def request_file_candidates(config: Path, rel: str, cwd: Path) -> list[tuple[Path, str]]:
+    """Where a ``request_file`` may be, in the order looked at: next to the naming file, then the
+    working directory (the original framework resolved it there). An absolute path is itself."""
+    first = (config.parent / rel).resolve()
+    places = [(first, CONFIG_DIR)]
+    second = (cwd / rel).resolve()
+    if not Path(rel).is_absolute() and second != first:
+        places.append((second, CWD))
+    return places
 
 
 def _stall(lo: Any, hi: Any, multiply: tuple | None, add: tuple | None) -> int | None:
@@ -236,7 +256,7 @@ def _check_threshold_scopes(check: Checker, thresholds: list[Threshold], phases:
 def _phase(
     check: Checker, name: str, phase: Any, parent: dict, config: Path,
     shared: dict[str, RequestConfig] | None, shared_name: str | None, files: list[Path],
-    thresholds: list[Threshold],
+    thresholds: list[Threshold], cwd: Path,
 ) -> PhaseConfig | None:
     path = f"runs.phases.{name}"
     if not isinstance(phase, dict):
@@ -256,7 +276,7 @@ def _phase(
         if isinstance(scen, dict):
             thresholds.extend(parse_thresholds(check, scen, scen_path, phase=name, scenario=str(scen_name)))
         parsed = _scenario(check, str(scen_name), scen, scenarios_map, scen_path,
-                           config, shared, shared_name, files)
+                           config, shared, shared_name, files, cwd)
         if parsed is not None:
             scenarios.append(parsed)
     if len(check.issues) > before:
@@ -266,7 +286,7 @@ def _phase(
 
 def _scenario(
     check: Checker, name: str, scen: Any, parent: dict, path: str, config: Path,
-    shared: dict[str, RequestConfig] | None, shared_name: str | None, files: list[Path],
+    shared: dict[str, RequestConfig] | None, shared_name: str | None, files: list[Path], cwd: Path,
 ) -> ScenarioConfig | None:
     if not isinstance(scen, dict):
         check.error(path, f"expected a mapping, found {type_name(scen)}", line_of(parent, name))
@@ -292,22 +312,27 @@ def _scenario(
 
     # Which requests, from which file.
     request_file: Path | None = None
+    request_file_base: str | None = None
     pool = shared
     pool_key = shared_name or "--request-config"
     if "request_file" in scen:
         rel = check.string(scen, "request_file", f"{path}.request_file", required=True)
         if rel:
-            request_file = (config.parent / rel).resolve()
+            tried = request_file_candidates(config, rel, cwd)
+            found = next(((p, b) for p, b in tried if p.exists()), None)
+            request_file = found[0] if found else tried[0][0]
             if request_file.suffix.lower() not in (".py", ".yaml", ".yml"):
                 check.error(f"{path}.request_file",
                             f"unsupported request file type {request_file.name!r} (use .py, .yaml or .yml)",
                             line_of(scen, "request_file"))
                 pool = None
-            elif not request_file.exists():
-                check.error(f"{path}.request_file", f"file not found: {rel} (resolved to {request_file})",
+            elif found is None:
+                places = " and ".join(f"{display_path(p)} ({BASES[b]})" for p, b in tried)
+                check.error(f"{path}.request_file", f"file not found: {rel} (tried {places})",
                             line_of(scen, "request_file"))
                 pool = None
             else:
+                request_file_base = found[1]
                 files.append(request_file)
                 pool = _load_requests(check, request_file, f"{path}.request_file",
                                       line_of(scen, "request_file"))
@@ -364,4 +389,5 @@ def _scenario(
         run_once=run_once,
         request_file=request_file,
         wait_time=wait_time,
+        request_file_base=request_file_base,
     )

@@ -87,6 +87,7 @@ class ScenarioConfig:
     run_once: bool = False
     request_file: Path | None = None
     wait_time: WaitTime | None = None
+    request_file_base: str | None = None  # "config" (found next to the config) or "cwd" (the working directory)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,9 @@ class RunConfig:
     # What loading warned about (the run goes on, differently from what the file says); shown once by
     # `validate` and `run` (gradual.validate.print_config_warnings).
     warnings: tuple[ConfigIssue, ...] = field(default=(), compare=False)
+    # The working directory a request_file was found in (the original's rule), else None: the bundle
+    # carries it so a worker resolves the same names to the same files.
+    cwd: Path | None = None
 
     def phase(self, name: str) -> PhaseConfig:
         for phase in self.phases:

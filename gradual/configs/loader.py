@@ -16,7 +16,7 @@ from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
 from .overrides import Overrides, attribute, check_host, host_requests
 from .overrides import apply as apply_overrides
 from .plugin_specs import parse_plugins
-from .requests import helper_files, load_request_file
+from .requests import helper_files, load_request_file, request_data_files
 from .thresholds import Threshold, parse_thresholds
 from .workload import parse_wait_time
 from .yamlfile import line_of, load_yaml
@@ -61,6 +61,7 @@ def load(
     if req_path is not None:
         shared = _load_requests(check, req_path, "--request-config", None)
         files.append(req_path)
+        files.extend(request_data_files(shared or {}))
     try:
         run = _run(check, data, config, req_path, shared, files, base)
     except ConfigError as exc:
@@ -337,6 +338,7 @@ def _scenario(
                 pool = _load_requests(check, request_file, f"{path}.request_file",
                                       line_of(scen, "request_file"))
                 files.extend(helper_files(request_file))  # shipped to workers with the request file
+                files.extend(request_data_files(pool or {}))  # CA files, read on the workers too
                 pool_key = str(rel)
         else:
             pool = None

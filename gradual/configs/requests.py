@@ -27,10 +27,10 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SCHEMES = {"http": HTTP, "https": HTTP, "ws": WEBSOCKET, "wss": WEBSOCKET}
 REQUEST_KEYS = (
     "url", "method", "http_method", "params", "headers", "expected_response_time", "auth", "type",
-    "timeout", "body", "json", "message", "expect", "websocket_config",
+    "timeout", "body", "json", "message", "expect", "websocket_config", "verify", "ca_file", "connect_timeout",
 )
 AUTH_KEYS = ("type", "token_env", "username_env", "password_env")
-WEBSOCKET_CONFIG_KEYS = ("message_template", "message", "expect")
+WEBSOCKET_CONFIG_KEYS = ("message_template", "message", "expect", "message_interval", "max_messages", "close_after")
 DEFAULT_TOKEN_ENV = "GRADUAL_AUTH_TOKEN"
 DEFAULT_USERNAME_ENV = "GRADUAL_AUTH_USERNAME"
 DEFAULT_PASSWORD_ENV = "GRADUAL_AUTH_PASSWORD"
@@ -171,6 +171,20 @@ def parse_request_entry(
                                default=check.string(ws_config, "message", f"{path}.websocket_config.message",
                                                     default=message))
         expect = check.string(ws_config, "expect", f"{path}.websocket_config.expect", default=expect)
+    ws_path = f"{path}.websocket_config"
+    interval = check.duration(ws_config or {}, "message_interval", f"{ws_path}.message_interval", default=0.0)
+    max_messages = check.number(ws_config or {}, "max_messages", f"{ws_path}.max_messages", integer=True,
+                                minimum=1)
+    close_after = check.duration(ws_config or {}, "close_after", f"{ws_path}.close_after", positive=True)
+    connect_timeout = check.duration(entry, "connect_timeout", f"{path}.connect_timeout", positive=True)
+    verify = check.boolean(entry, "verify", f"{path}.verify", default=True)
+    ca_file = _ca_file(check, entry, path, source)
+    secure = url.lower().startswith(("https:", "wss:"))
+    for key in ("verify", "ca_file"):
+        if key in entry and url and not secure:
+            check.error(f"{path}.{key}", "only applies to https:// and wss:// requests", line_of(entry, key))
+    if "verify" in entry and verify is False and "ca_file" in entry:
+        check.error(f"{path}.ca_file", "give either verify: false or ca_file, not both", line_of(entry, "ca_file"))
     if (message is not None or expect is not None or ws_config) and kind != WEBSOCKET and url:
         key = "message" if message is not None else "expect" if expect is not None else "websocket_config"
         check.error(f"{path}.{key}", "only applies to WebSocket requests (ws:// or wss:// url)",
@@ -191,8 +205,36 @@ def parse_request_entry(
         body=body,
         message=message,
         expect=expect,
+        verify=verify,
+        ca_file=ca_file,
+        connect_timeout=None if connect_timeout is None else float(connect_timeout),
+        message_interval=float(interval),
+        max_messages=None if max_messages is None else int(max_messages),
+        close_after=None if close_after is None else float(close_after),
         source=source,
     )
+
+
+def _ca_file(check: Checker, entry: dict, path: str, source: str) -> str | None:
+    """``ca_file`` resolved against the request file that names it, then the working directory."""
+    rel = check.string(entry, "ca_file", f"{path}.ca_file")
+    if not rel:
+        if rel == "":
+            check.error(f"{path}.ca_file", "is empty (give the path of a PEM file of CA certificates)",
+                        line_of(entry, "ca_file"))
+        return None
+    for base in (Path(source).parent, Path.cwd()):
+        candidate = (base / rel).resolve()
+        if candidate.is_file():
+            return str(candidate)
+    check.error(f"{path}.ca_file", f"file not found: {rel} (looked next to {Path(source).name} and in the "
+                "working directory)", line_of(entry, "ca_file"))
+    return None
+
+
+def request_data_files(requests: dict[str, RequestConfig]) -> list[Path]:
+    """Files the requests read at run time (CA files): they travel to workers in the bundle."""
+    return sorted({Path(req.ca_file) for req in requests.values() if req.ca_file})
 
 
 def load_request_yaml(path: Path) -> dict[str, RequestConfig]:

@@ -72,13 +72,17 @@ class Endpoint:
 @lru_cache(maxsize=64)
 def tls_context(verify: bool, ca_file: str | None) -> gssl.SSLContext:
     """One client context per (verify, ca_file), shared by every connection that asks for it."""
+    # gevent's SSLContext (not ssl.create_default_context, which makes the blocking stdlib one when gevent has
+    # not patched ssl): its sockets wait through the hub. PROTOCOL_TLS_CLIENT checks the certificate and name.
+    context = gssl.SSLContext(gssl.PROTOCOL_TLS_CLIENT)
     if not verify:
-        context = gssl.SSLContext(gssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = gssl.CERT_NONE
-        return context
-    # create_default_context with a cafile trusts that file only (as curl --cacert and requests' verify=PATH do).
-    return gssl.create_default_context(cafile=ca_file)
+    elif ca_file is not None:
+        context.load_verify_locations(cafile=ca_file)  # that file only, as curl --cacert and requests do
+    else:
+        context.load_default_certs()
+    return context
 
 
 @dataclass(frozen=True, slots=True)

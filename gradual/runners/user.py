@@ -33,7 +33,7 @@ MAX_ITERATIONS_WITHOUT_LOOP = 8
 class Step:
     """One request as a user runs it: its runner, its stats slot and its callbacks."""
 
-    __slots__ = ("request", "runner", "slot", "callbacks", "params")
+    __slots__ = ("request", "runner", "slot", "callbacks", "params", "prepare")
 
     def __init__(self, request: RequestConfig, runner: RequestRunner, slot: Any) -> None:
         self.request = request
@@ -42,6 +42,8 @@ class Step:
         self.callbacks = [(cb, accepts_argument(cb)) for cb in request.callbacks]
         # The user's own copy: a request function may change ctx.params and see it on its next call.
         self.params: dict[str, Any] = dict(request.params or {})
+        # Untimed work a runner does before each request (a WebSocket's pacing and connection upkeep).
+        self.prepare: Callable[[], None] | None = getattr(runner, "prepare", None)
 
 
 class User(Greenlet):
@@ -102,6 +104,10 @@ class User(Greenlet):
                 ctx.iteration = iteration
                 ctx.params = step.params
                 self.current = step
+                if step.prepare is not None:
+                    step.prepare()
+                    if self.stopping:  # told to stop while it waited: the request never started
+                        break
                 wants_record = bool(step.callbacks or listeners)
                 wall = time.time_ns() if wants_record else 0
                 t0 = perf()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections import Counter
@@ -37,15 +38,24 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\no
 
 
 class EdgeServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.counts: Counter[str] = Counter()
         self.connections = 0
+        self.tls_failures = 0  # handshakes that failed (a client that did not trust the certificate)
         self._lock = threading.Lock()
         outer = self
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                outer._serve(self.request)
+                sock = self.request
+                if tls is not None:
+                    try:
+                        sock = tls.wrap_socket(sock, server_side=True)
+                    except (ssl.SSLError, OSError):
+                        with outer._lock:
+                            outer.tls_failures += 1
+                        return
+                outer._serve(sock)
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
@@ -57,13 +67,14 @@ class EdgeServer:
         self._server = Server((host, 0), Handler)
         self.port = self._server.server_address[1]
         self.host = host
+        self.scheme = "https" if tls is not None else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     def start(self) -> EdgeServer:
         self._thread.start()

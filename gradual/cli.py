@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="only serve the demo target until Ctrl-C")
     p.add_argument("--port", type=int, default=0, help="demo target port (default: a free one; 8080 with --serve)")
     _override_options(p)
+    p.add_argument("--web", action="store_true",
+                   help="serve the live dashboard (on a free port unless --http-port names one) and print its URL")
     _report_options(p)
     return parser
 
@@ -157,7 +159,8 @@ def _report_options(p: argparse.ArgumentParser, http_port: int = 0, log_level: s
     # None = the default port, used only if it is free; a port given explicitly must be served.
     default = "off" if http_port == 0 else f"{http_port}, skipped with a warning when taken"
     p.add_argument("--http-port", type=int, default=0 if http_port == 0 else None, metavar="PORT",
-                   help=f"serve /metrics (Prometheus) and /status on this port, 0 = off (default {default})")
+                   help=f"serve the live dashboard (/), /metrics (Prometheus) and /status on this port, 0 = off "
+                        f"(default {default})")
 
 
 def _report_files(p: argparse.ArgumentParser) -> None:
@@ -334,11 +337,8 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     import gevent
 
     from .master.controller import Controller
-    from .master.link import LinkError
     from .reports.console import ConsoleReporter
     from .reports.csv import CsvReporter
-    from .reports.render import write_reports
-    from .reports.summary import build_summary
 
     console = ConsoleReporter()
     targets = _report_targets(args)
@@ -348,13 +348,15 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     controller = Controller(run, link, observers=observers)
     api = None
     http_port = DEFAULT_HTTP_PORT if args.http_port is None else args.http_port
-    if http_port:
+    web = getattr(args, "web", False)  # demo --web: the dashboard on a free port unless --http-port names one
+    if http_port or web:
         from .master.http_api import HttpApi
 
         bind = getattr(args, "bind", "127.0.0.1")
         try:
             api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, http_port)
             api.start()
+            print(f"dashboard on {api.url}", file=sys.stdout if web else sys.stderr, flush=True)
         except OSError as exc:
             api = None
             reason = f"cannot serve the HTTP API on port {http_port}: {exc.strerror or exc}"
@@ -372,6 +374,20 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
     term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
     try:
+        return _finish(controller, link, env, api, targets, console, handler, term)
+    finally:
+        if api is not None:
+            api.stop()
+
+
+def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, Path], console: Any, handler: Any,
+            term: Any) -> int:
+    """Run, then write the summary and reports; the dashboard's pages get them before the API stops."""
+    from .master.link import LinkError
+    from .reports.render import write_reports
+    from .reports.summary import build_summary
+
+    try:
         result = controller.execute()
     except LinkError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -381,8 +397,6 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     finally:
         handler.cancel()
         term.cancel()
-        if api is not None:
-            api.stop()
     if result.interrupted:
         code = EXIT_INTERRUPTED
     elif result.stop_exit_code is not None:
@@ -397,6 +411,10 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     code = _quitting(env, result, summary, code)
     write_reports(summary, targets)
     console.final(summary)
+    if api is not None:
+        from .reports.html import render_html
+
+        api.live.finish(summary, render_html(summary))
     return code
 
 

@@ -1,7 +1,10 @@
-"""The master's HTTP API: Prometheus ``/metrics``, a JSON ``/status``, and routes plugins add.
+"""The master's HTTP API: the live dashboard (``/``, its assets under ``/web/``, Server-Sent Events at
+``/events``, the stop control ``POST /api/stop``, the reports at ``/reports/...`` once the run ended),
+Prometheus ``/metrics``, a JSON ``/status``, and routes plugins add.
 
 Metrics are built from the aggregated stats at scrape time (a custom collector), so they always
 equal what the reports will say; latency is a real Prometheus histogram, mergeable across scrapes.
+The dashboard's frames come from master/live.py, an observer of the same stats.
 """
 
 from __future__ import annotations
@@ -19,14 +22,24 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from gradual.stats.histogram import Histogram, highest_equivalent
+from gradual.web import asset, fill
+
+from .control import ControlGuard
+from .live import LiveView
 
 log = logging.getLogger("gradual.master")
 
 BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
              10.0, 30.0)
 
-# A route answers (status code, content type, body); a dict or list body is sent as JSON.
+# A route answers (status code, content type, body); a dict or list body is sent as JSON, an iterator
+# of bytes is streamed as it comes (Server-Sent Events).
 Route = Callable[[dict[str, Any]], tuple[int, str, Any]]
+BUILT_IN = ("/", "/events", "/api/stop", "/metrics", "/status")
+WEB_ASSETS = {"gradual.js": "text/javascript", "dashboard.js": "text/javascript", "style.css": "text/css"}
+# The dashboard runs only its own files and talks only to this server: nothing from the network.
+DASHBOARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src data:; connect-src 'self'; "
+                 "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def prometheus_buckets(hist: Histogram) -> list[tuple[str, float]]:
@@ -105,10 +118,20 @@ class HttpApi:
         self.controller = controller
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(StatsCollector(controller))  # type: ignore[arg-type]
+        self.live = LiveView(controller)
+        controller.observers.append(self.live)
+        self.guard = ControlGuard()
         self.routes: dict[str, Route] = {
+            "/": self._dashboard,
+            "/events": lambda env: (200, "text/event-stream", self.live.stream()),
+            "/api/stop": self._stop,
             "/metrics": lambda env: (200, CONTENT_TYPE_LATEST, generate_latest(self.registry)),
             "/status": lambda env: (200, "application/json", status(self.controller)),
         }
+        for name, ctype in WEB_ASSETS.items():
+            self.routes[f"/web/{name}"] = lambda env, n=name, t=ctype: (200, t, asset(n))
+        for name in ("summary.json", "report.html"):
+            self.routes[f"/reports/{name}"] = lambda env, n=name: self._report(n)
         self.server = WSGIServer((host, port), self._app, log=None)
 
     @property
@@ -117,7 +140,7 @@ class HttpApi:
 
     def add_route(self, path: str, handler: Route) -> None:
         """Serve ``handler`` at ``path`` (plugins use this); built-in routes cannot be replaced."""
-        if path in ("/metrics", "/status"):
+        if path in BUILT_IN or path.startswith(("/web/", "/reports/")):
             raise ValueError(f"{path} is a built-in route")
         self.routes[path] = handler
 
@@ -127,7 +150,35 @@ class HttpApi:
     def stop(self) -> None:
         self.server.stop(timeout=1)
 
-    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    @property
+    def url(self) -> str:
+        host = self.server.server_host
+        host = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    def _dashboard(self, environ: dict[str, Any]) -> tuple[int, str, Any]:
+        page = fill("dashboard.html", {"title": f"gradual · {self.controller.run.name}"})
+        return 200, "text/html; charset=utf-8", page
+
+    def _report(self, name: str) -> tuple[int, str, Any]:
+        found = self.live.reports.get(name)
+        if found is None:
+            return 404, "application/json", {"error": "the reports are written when the run ends"}
+        return 200, found[0], found[1]
+
+    def _stop(self, environ: dict[str, Any]) -> tuple[int, str, Any]:
+        """End the run as Ctrl-C does (summary and reports written, exit 130)."""
+        if environ.get("REQUEST_METHOD") != "POST":
+            return 405, "application/json", {"error": "POST to stop the run"}
+        refused = self.guard.refuse(environ)
+        if refused is not None:
+            log.warning("refused a stop request from %s: %s", environ.get("REMOTE_ADDR"), refused[1])
+            return refused[0], "application/json", {"error": refused[1]}
+        log.warning("stop requested from the dashboard (%s)", environ.get("REMOTE_ADDR"))
+        self.controller.interrupt()
+        return 202, "application/json", {"stopping": True}
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         handler = self.routes.get(environ.get("PATH_INFO", ""))
         if handler is None:
             code, ctype, body = 404, "application/json", {"error": "not found", "routes": sorted(self.routes)}
@@ -145,5 +196,11 @@ class HttpApi:
             reason = HTTPStatus(code).phrase
         except ValueError:
             reason = "Status"
-        start_response(f"{code} {reason}", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+        headers = [("Content-Type", ctype), ("X-Content-Type-Options", "nosniff")]
+        if ctype.startswith("text/html") and environ.get("PATH_INFO") == "/":
+            headers.append(("Content-Security-Policy", DASHBOARD_CSP))
+        if not isinstance(body, bytes):  # a stream: no length, never cached or buffered by a proxy
+            start_response(f"{code} {reason}", [*headers, ("Cache-Control", "no-store"), ("X-Accel-Buffering", "no")])
+            return body
+        start_response(f"{code} {reason}", [*headers, ("Content-Length", str(len(body)))])
         return [body]

@@ -26,7 +26,7 @@ def test_wheel_contains_every_subpackage_and_the_console_script(tmp_path: Path) 
         assert f"{package}/__init__.py" in names, f"{package} missing from {wheel.name}"
     assert "gradual/configs/decorators.py" in names
     assert "gradual/plan.py" in names
-    for web_asset in ("gradual.js", "style.css", "report.html", "report.js"):
+    for web_asset in ("gradual.js", "style.css", "report.html", "report.js", "dashboard.html", "dashboard.js"):
         assert f"gradual/web/{web_asset}" in names, f"{web_asset} missing from {wheel.name}"
     assert not any(n.startswith(("master/", "worker/", "proto/", "tests/")) for n in names), \
         "top-level folders must be installed under gradual.*, never as bare packages"

@@ -102,7 +102,7 @@ def _verdict(summary: dict[str, Any]) -> tuple[str, str, str, str]:
 def report_model(summary: dict[str, Any]) -> dict[str, Any]:
     """Everything report.js draws, with every value of the type the script expects."""
     run = as_dict(summary.get("run"))
-    totals = _row(as_dict(summary.get("totals")), "Total")
+    totals = request_row(as_dict(summary.get("totals")), "Total")
     totals["total"] = True
     if totals["within_expected_ratio"] is None:
         totals["within_expected_ratio"] = _within_overall(summary)
@@ -112,7 +112,7 @@ def report_model(summary: dict[str, Any]) -> dict[str, Any]:
                 else []},
         "totals": totals,
         "rows": [*_request_rows(summary), totals],
-        "thresholds": [_threshold(t) for t in mappings(summary, "thresholds")],
+        "thresholds": [threshold_row(t) for t in mappings(summary, "thresholds")],
         "errors": _errors(summary),
         "workers": [_worker(w) for w in mappings(summary, "workers")],
         "plan": _plan(summary),
@@ -122,7 +122,7 @@ def report_model(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _row(data: dict[str, Any], name: str, kind: str = "") -> dict[str, Any]:
+def request_row(data: dict[str, Any], name: str, kind: str = "") -> dict[str, Any]:
     lat = as_dict(data.get("latency_ms"))
     expected = _num(data.get("expected_response_time"))
     codes = as_dict(data.get("status_codes"))
@@ -151,7 +151,7 @@ def _request_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             requests = mappings(scen, "requests")
             if not requests:
                 rows.append({"empty": "no requests recorded"})
-            rows.extend(_row(req, _text(req.get("name", "")), _text(req.get("type", ""))) for req in requests)
+            rows.extend(request_row(req, _text(req.get("name", "")), _text(req.get("type", ""))) for req in requests)
     return rows
 
 
@@ -169,7 +169,7 @@ def _within_overall(summary: dict[str, Any]) -> float | None:
     return within / completed if completed > 0 else None
 
 
-def _threshold(t: dict[str, Any]) -> dict[str, Any]:
+def threshold_row(t: dict[str, Any]) -> dict[str, Any]:
     passed = t.get("passed")
     return {
         "expression": _text(t.get("expression", "")), "scope": _text(t.get("scope") or "run"),

@@ -1,0 +1,353 @@
+"""The live dashboard's numbers: an observer of the controller, like the console, reading the same
+RunStats (merged totals and per-second windows) and samples every tick; it aggregates nothing itself.
+
+Each tick it makes one frame (new per-second points of every request, scenario and the total; the
+per-request table; threshold verdicts; workers; latest errors), encodes it once as a Server-Sent Event
+and hands the bytes to every open stream. It keeps the points, so a page opened mid-run gets the
+history so far in its first event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gevent
+import psutil
+from gevent.queue import Empty, Queue
+
+from gradual.reports.detail import MIN_WINDOW_S, run_plan, target_hosts
+from gradual.reports.html import request_row, threshold_row
+from gradual.stats.histogram import Histogram
+from gradual.stats.thresholds import SecondVerdicts, evaluate
+
+log = logging.getLogger("gradual.master")
+
+KEEPALIVE_S = 2.0  # a stream with nothing new gets the run state (and a comment keeps proxies from closing it)
+MAX_ERRORS = 20
+CLIENT_BACKLOG = 120  # frames a slow page may fall behind before its stream is closed (it reconnects)
+_PCTS = (50.0, 95.0, 99.0)
+
+
+def _ms(us: float) -> float:
+    return round(us / 1000.0, 3)
+
+
+def sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), allow_nan=False)}\n\n".encode()
+
+
+class LiveView:
+    """Observer: ``update`` each tick (the controller calls it), ``stream`` per open page, ``finish`` at the end."""
+
+    def __init__(self, controller: Any) -> None:
+        self.controller = controller
+        run = controller.run
+        self.run_info = {
+            "name": run.name, "hosts": target_hosts(run), "wait_between_phases": run.wait_between_phases,
+            "phases": len(run.phases),
+        }
+        self.plan = run_plan(run)
+        self.series: list[dict[str, Any]] = []  # {id, group, phase, scenario, request, label}
+        self._series_ids: dict[tuple[str, str, str, str], int] = {}
+        # [series id, x (s since the run started), t (second of the phase), users, count, failures,
+        #  window_s, p50, p95, p99]
+        self.points: list[list[Any]] = []
+        self._next_second: dict[str, int] = {}  # per phase: the first second not yet emitted
+        self.latest: dict[str, Any] | None = None  # the last frame without its points
+        self.ended: dict[str, Any] | None = None
+        self.reports: dict[str, tuple[str, bytes]] = {}  # name -> (content type, body), once the run ended
+        self._queues: set[Queue] = set()
+        self._rows: dict[tuple[str, str, str], tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        self._errors: dict[tuple[str, str, str, str, str], tuple[int, int]] = {}  # -> (count, tick it changed)
+        self._second_verdicts = SecondVerdicts()
+        self._tick = 0
+        self._process = psutil.Process()
+        self._process.cpu_percent()
+        self._cpu: tuple[float, float | None, int | None] = (time.monotonic(), None, None)
+
+    # -- the observer --------------------------------------------------------------------------
+    def update(self, controller: Any) -> None:
+        self._tick += 1
+        new_series_from = len(self.series)
+        new_points_from = len(self.points)
+        self._emit_seconds()
+        frame = self.state_frame()
+        self.latest = frame
+        out = dict(frame, series=self.series[new_series_from:], points=self.points[new_points_from:])
+        self._broadcast(sse("tick", out))
+
+    def state_frame(self) -> dict[str, Any]:
+        c = self.controller
+        now = time.monotonic()
+        record = c.phases[-1] if c.phases else None
+        phase = c.phase
+        users = {s.name: c.stats.users(phase.name, s.name) for s in phase.scenarios} if phase else {}
+        return {
+            "now": round(time.time() - c.started_at, 3) if c.started_at else 0.0,
+            "state": c.state,
+            "stopping": c.stopping,
+            "phase": None if record is None or phase is None else {
+                "name": record.name, "index": record.index, "run_time": phase.run_time,
+                "elapsed": round(record.duration_s or (now - record.t0), 3), "done": bool(record.duration_s),
+            },
+            "phases": [
+                {"name": p.name, "start": round(p.started_at - c.started_at, 3),
+                 "end": round(p.started_at - c.started_at + (p.duration_s or (now - p.t0)), 3),
+                 "done": bool(p.duration_s)} for p in c.phases
+            ],
+            "users": users,
+            "rows": self._table(now),
+            "thresholds": self._thresholds(now),
+            "workers": self.workers(),
+            "errors": self._latest_errors(),
+        }
+
+    # -- per-second points ----------------------------------------------------------------------
+    def _series_id(self, group: str, phase: str, scenario: str, request: str) -> int:
+        key = (group, phase, scenario, request)
+        sid = self._series_ids.get(key)
+        if sid is None:
+            sid = self._series_ids[key] = len(self.series)
+            label = {"request": f"{scenario} / {request}", "scenario": scenario}.get(group, "Total")
+            self.series.append({"id": sid, "group": group, "phase": phase, "scenario": scenario,
+                                "request": request, "label": label})
+        return sid
+
+    def _emit_seconds(self) -> None:
+        """Points for the seconds of the current phase that ended at least a second ago (all of them
+        once the phase is over): later batches of an emitted second reach the totals, not the chart."""
+        c = self.controller
+        record, phase = c.phases[-1], c.phase
+        if phase is None or phase.name != record.name:
+            return
+        stats = c.stats
+        keys = [(scen, req.name, stats.get(record.name, scen.name, req.name))
+                for scen in phase.scenarios for req in scen.requests]
+        keys = [(scen, name, t) for scen, name, t in keys if t is not None]
+        done = bool(record.duration_s)
+        if done:
+            newest = max((max(t.windows, default=-1) for _, _, t in keys), default=-1)
+            upto = max(int(record.duration_s + 0.999), newest + 1)
+        else:
+            upto = int(time.monotonic() - record.t0) - 1
+        first = self._next_second.get(record.name, 0)
+        if upto <= first:
+            return
+        self._next_second[record.name] = upto
+        x0 = record.started_at - c.started_at
+        samples = [s for s in c.samples if s.phase == record.name]
+        for sec in range(first, upto):
+            window_s = min(1.0, record.duration_s - sec) if done and record.duration_s > sec else 1.0
+            if window_s < MIN_WINDOW_S:
+                continue
+            x = round(x0 + sec + 0.5, 3)
+            users = _users_at(samples, sec + 1.0)
+            total = [0, 0, Histogram()]
+            by_scen: dict[str, list[Any]] = {}
+            for scen, name, t in keys:
+                w = t.windows.get(sec)
+                acc = by_scen.setdefault(scen.name, [0, 0, Histogram()])
+                if w is None:
+                    n, f, h = 0, 0, None
+                else:
+                    n, f, h = w
+                    for part in (acc, total):
+                        part[0] += n
+                        part[1] += f
+                        part[2].merge(h)
+                sid = self._series_id("request", record.name, scen.name, name)
+                self.points.append([sid, x, sec, None, n, f, window_s, *_percentiles(h)])
+            for scen in phase.scenarios:
+                n, f, h = by_scen.get(scen.name, (0, 0, None))
+                sid = self._series_id("scenario", record.name, scen.name, "")
+                self.points.append([sid, x, sec, users.get(scen.name, 0), n, f, window_s, *_percentiles(h)])
+            sid = self._series_id("total", record.name, "", "")
+            self.points.append([sid, x, sec, sum(users.values()), total[0], total[1], window_s,
+                                *_percentiles(total[2])])
+
+    # -- tables ----------------------------------------------------------------------------------
+    def _table(self, now: float) -> list[dict[str, Any]]:
+        """Group rows and a row per request, as the report's table has them; a key whose counters did not
+        change keeps its row (its phase is over), so only the running phase's keys are read again."""
+        c = self.controller
+        durations = c.durations(now)
+        rows: list[dict[str, Any]] = []
+        judged = within = 0  # over the requests that have an expected_response_time, as the report's total
+        for record in c.phases:
+            config = c.run.phase(record.name)
+            rows.append({"group": "phase", "text": record.name,
+                         "aside": f"{durations.get(record.name, 0):.0f} of {config.run_time:g} s"})
+            for scen in config.scenarios:
+                rows.append({"group": "scenario", "text": scen.name,
+                             "aside": f"{c.stats.users(record.name, scen.name)} users"
+                             if record is c.phases[-1] and not record.duration_s else ""})
+                for req in scen.requests:
+                    t = c.stats.get(record.name, scen.name, req.name)
+                    if t is None:
+                        continue
+                    rows.append(self._row(record.name, scen.name, req, t, durations.get(record.name, 0.0)))
+                    if req.expected_response_time is not None:
+                        judged += t.count - t.interrupted
+                        within += t.within_expected
+        totals = c.stats.totals()
+        total = request_row(_request_dict(None, totals, sum(durations.values())), "Total")
+        total.update(total=True, within_expected_ratio=round(within / judged, 6) if judged > 0 else None)
+        rows.append(total)
+        return rows
+
+    def _row(self, phase: str, scenario: str, req: Any, t: Any, seconds: float) -> dict[str, Any]:
+        key = (phase, scenario, req.name)
+        signature = (t.count, t.failures, t.interrupted)
+        cached = self._rows.get(key)
+        if cached is not None and cached[0] == signature and not self.controller.phases[-1].name == phase:
+            return cached[1]
+        row = request_row(_request_dict(req, t, seconds), req.name, req.kind)
+        row["key"] = [phase, scenario, req.name]
+        self._rows[key] = (signature, row)
+        return row
+
+    def _thresholds(self, now: float) -> list[dict[str, Any]]:
+        c = self.controller
+        if not c.run.thresholds:
+            return []
+        durations = c.durations(now)
+        complete = {p.name: 1 << 30 for p in c.phases}
+        if c.phases and not c.phases[-1].duration_s:
+            complete[c.phases[-1].name] = int(now - c.phases[-1].t0)
+        out = []
+        for threshold in c.run.thresholds:
+            verdict = evaluate(threshold, c.stats, durations, c.expected, complete_seconds=complete,
+                               seconds_cache=self._second_verdicts)
+            out.append(threshold_row(verdict.to_dict()))
+        return out
+
+    def workers(self) -> list[dict[str, Any]]:
+        c = self.controller
+        by_source = c.stats.requests_by_source
+        registry = getattr(c.link, "registry", None)
+        out = []
+        if registry is not None:  # the ZeroMQ link: what each worker's heartbeats say
+            for w in registry.all():
+                view = w.view
+                out.append({"id": view.id, "host": view.host, "state": "lost" if view.lost else w.state,
+                            "cpu_percent": w.cpu_percent, "rss": w.rss, "users": w.users, "lost": view.lost,
+                            "live": view.live, "requests": by_source.get(view.id, 0),
+                            "problems": list(view.problems)})
+            return out
+        now = time.monotonic()
+        if now - self._cpu[0] >= 0.5:  # over at least half a second, or two close looks read 0 %
+            try:
+                self._cpu = (now, self._process.cpu_percent(), self._process.memory_info().rss)
+            except psutil.Error:
+                self._cpu = (now, None, None)
+        for view in c.link.workers():  # in-process: the engine is this process
+            cpu, rss = self._cpu[1], self._cpu[2]
+            users = sum(sum(u.values()) for u in c.stats.users_by_source.values())
+            out.append({"id": view.id, "host": view.host, "state": c.state, "cpu_percent": cpu, "rss": rss,
+                        "users": users, "lost": view.lost, "live": view.live,
+                        "requests": by_source.get(view.id, 0) or by_source.get("", 0),
+                        "problems": list(view.problems)})
+        return out
+
+    def _latest_errors(self) -> list[dict[str, Any]]:
+        """The errors whose count grew most recently first (then the most frequent), at most MAX_ERRORS."""
+        stats = self.controller.stats
+        seen = self._errors
+        for key in stats.keys():
+            t = stats.get(*key)
+            for (kind, message), n in t.errors.items():
+                k = (*key, kind, message)
+                old = seen.get(k)
+                if old is None or old[0] != n:
+                    seen[k] = (n, self._tick)
+        top = sorted(seen.items(), key=lambda kv: (-kv[1][1], -kv[1][0]))[:MAX_ERRORS]
+        return [{"kind": k[3], "message": k[4], "count": n, "where": f"{k[0]} / {k[1]} / {k[2]}"}
+                for k, (n, _) in top]
+
+    # -- streams ---------------------------------------------------------------------------------
+    def init_event(self) -> bytes:
+        c = self.controller
+        return sse("init", {
+            "run": dict(self.run_info, started_at=round(c.started_at * 1000) if c.started_at else None),
+            "plan": self.plan, "series": self.series, "points": self.points, "latest": self.latest,
+            "state": c.state, "ended": self.ended,
+        })
+
+    def stream(self) -> Iterator[bytes]:
+        """One page's event stream: the history so far, then every frame, then the end."""
+        queue: Queue = Queue(CLIENT_BACKLOG)
+        self._queues.add(queue)
+        try:
+            yield self.init_event()
+            if self.ended is not None:
+                return
+            while True:
+                try:
+                    item = queue.get(timeout=KEEPALIVE_S)
+                except Empty:
+                    yield sse("state", {"state": self.controller.state, "workers": self.workers()})
+                    continue
+                if item is None:
+                    return
+                yield item
+        finally:
+            self._queues.discard(queue)
+
+    def _broadcast(self, data: bytes | None) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(data)
+            except gevent.queue.Full:  # a page that stopped reading: close its stream, it reconnects
+                self._queues.discard(queue)
+                log.warning("dashboard stream fell %d frames behind; closing it", CLIENT_BACKLOG)
+
+    @property
+    def streams(self) -> int:
+        return len(self._queues)
+
+    def finish(self, summary: dict[str, Any], report_html: str, linger_s: float = 2.0) -> None:
+        """The run ended: send the summary and the report to every page (they offer them as downloads),
+        serve them at /reports/..., close the streams, and wait (bounded) until pages have read them."""
+        self.reports = {
+            "summary.json": ("application/json", json.dumps(summary, indent=2).encode()),
+            "report.html": ("text/html; charset=utf-8", report_html.encode()),
+        }
+        self.ended = {"exit_code": summary["run"].get("exit_code"), "interrupted": summary["run"].get("interrupted"),
+                      "totals": summary.get("totals"), "summary": summary, "report": report_html}
+        self._broadcast(sse("end", self.ended))
+        self._broadcast(None)
+        deadline = time.monotonic() + linger_s
+        while self._queues and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+
+
+def _users_at(samples: list[Any], t: float) -> dict[str, int]:
+    """Users of the newest sample at or before ``t`` (samples are in time order), else the first one."""
+    for smp in reversed(samples):
+        if smp.t <= t + 1e-6:
+            return smp.users
+    return samples[0].users if samples else {}
+
+
+def _percentiles(hist: Histogram | None) -> list[float | None]:
+    if not hist:
+        return [None, None, None]
+    return [_ms(v) for v in hist.percentiles(_PCTS)]
+
+
+def _request_dict(req: Any, t: Any, seconds: float) -> dict[str, Any]:
+    """A request's numbers in the summary's per-request form (build_summary's keys)."""
+    expected = None if req is None else req.expected_response_time
+    ratio = t.within_expected_ratio() if expected is not None else None
+    return {
+        "count": t.count, "failures": t.failures, "interrupted": t.interrupted,
+        "rps": round(t.count / seconds, 3) if seconds > 0 else 0.0, "bytes": t.bytes,
+        "latency_ms": t.latency_ms(), "expected_response_time": expected,
+        "within_expected_ratio": None if ratio is None or not math.isfinite(ratio) else round(ratio, 6),
+        "status_codes": t.status_codes(),
+    }

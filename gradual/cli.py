@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", type=Path, help="test config (YAML)")
     p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
     _override_options(p)
+    _strict_option(p)
 
     p = sub.add_parser("run", help="run a test on this machine")
     p.add_argument("config", type=Path, help="test config (YAML)")
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run N local worker processes over loopback (default: the in-process engine)")
     _override_options(p)
+    _strict_option(p)
     _plugin_option(p)
     _report_options(p)
 
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heartbeat-liveness", type=int, default=HEARTBEAT_LIVENESS, metavar="N",
                    help=f"heartbeats a worker may miss before it is lost (default {HEARTBEAT_LIVENESS})")
     _override_options(p)
+    _strict_option(p)
     _plugin_option(p)
     _report_options(p, http_port=DEFAULT_HTTP_PORT, log_level="INFO")
 
@@ -125,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the live dashboard (on a free port unless --http-port names one) and print its URL")
     _report_options(p)
     return parser
+
+
+def _strict_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strict", action="store_true",
+                   help="treat the config's warnings as errors (exit 2): the file must run exactly as written")
 
 
 def _override_options(p: argparse.ArgumentParser) -> None:
@@ -189,7 +197,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         from .validate import validate_command
 
-        return validate_command(args.config, args.request_config, _overrides(args))
+        return validate_command(args.config, args.request_config, _overrides(args), strict=args.strict)
     if args.command == "report":
         from .reports.render import report_command
 
@@ -226,14 +234,17 @@ def _overrides(args: argparse.Namespace) -> Any:
     return from_sources(flags, getattr(args, "override_set", None) or [], os.environ)
 
 
-def _load(config: Path, request_config: Path | None, overrides: Any = None) -> RunConfig | None:
+def _load(config: Path, request_config: Path | None, overrides: Any = None, strict: bool = False) -> RunConfig | None:
     from .configs import ConfigError, load
     from .preflight import check_credentials
-    from .validate import print_config_error, print_config_warnings
+    from .validate import print_config_error, print_config_warnings, strict_error
 
     try:
         run = load(config, request_config, overrides)
         check_credentials(run)
+        refused = strict_error(run) if strict else None
+        if refused is not None:
+            raise refused
     except ConfigError as exc:
         print_config_error(exc)
         return None
@@ -255,7 +266,7 @@ def _logging(level: str) -> None:
 
 
 def _run_local(config: Path, request_config: Path | None, args: argparse.Namespace) -> int:
-    run = _load(config, request_config, _overrides(args))
+    run = _load(config, request_config, _overrides(args), strict=args.strict)
     if run is None:
         return EXIT_USAGE
     run = _with_cli_plugins(run, args)
@@ -282,7 +293,7 @@ def _master(args: argparse.Namespace) -> int:
     if args.stats_interval <= 0:
         print("error: --stats-interval must be more than 0 seconds", file=sys.stderr)
         return EXIT_USAGE
-    run = _load(args.config, args.request_config, _overrides(args))
+    run = _load(args.config, args.request_config, _overrides(args), strict=args.strict)
     if run is None:
         return EXIT_USAGE
     run = _with_cli_plugins(run, args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from . import plan
@@ -19,6 +20,13 @@ def print_config_warnings(warnings: Sequence[ConfigIssue]) -> None:
     """A config's warnings, one line each (file:line: key path: what gradual does instead), on stderr."""
     for issue in warnings:
         print(f"warning: {issue}", file=sys.stderr)
+
+
+def strict_error(run: RunConfig) -> ConfigError | None:
+    """``--strict``: the run's warnings as errors (CI that wants a file to run exactly as written), else None."""
+    if not run.warnings:
+        return None
+    return ConfigError([replace(w, message=f"{w.message} [--strict: a warning is an error]") for w in run.warnings])
 
 
 def print_config_error(exc: ConfigError) -> None:
@@ -76,11 +84,17 @@ def render_tree(run: RunConfig) -> str:
     return "\n".join(lines)
 
 
-def validate_command(config: Path, request_config: Path | None, overrides: Overrides | None = None) -> int:
+def validate_command(
+    config: Path, request_config: Path | None, overrides: Overrides | None = None, strict: bool = False
+) -> int:
     try:
         run = load(config, request_config, overrides)
     except ConfigError as exc:
         print_config_error(exc)
+        return 2
+    refused = strict_error(run) if strict else None
+    if refused is not None:
+        print_config_error(refused)
         return 2
     print_config_warnings(run.warnings)
     for line in run.overrides.describe():

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import Checker
+from .compat import check_distributed
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
 from .overrides import Overrides, attribute, check_host, host_requests
@@ -25,7 +26,7 @@ FROM_FILE = "FROM_REQUEST_YAML_FILE"
 CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioConfig.request_file_base)
 BASES = {CONFIG_DIR: "next to the config", CWD: "in the working directory"}
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
-RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins")
+RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins", "distributed")
 PHASE_KEYS = ("run_time", "scenarios", "thresholds")
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
@@ -102,6 +103,7 @@ def _run(
     if runs is None:
         raise ConfigError(check.issues, check.warnings)
     check.keys(runs, RUN_KEYS, "runs")
+    check_distributed(check, runs)
     name = check.string(runs, "name", "runs.name", required=True, default="")
     wait = check.duration(runs, "wait_between_phases", "runs.wait_between_phases", default=0)
     stop_timeout = check.duration(runs, "stop_timeout", "runs.stop_timeout", default=5.0)
@@ -230,9 +232,10 @@ def _load_requests(check: Checker, path: Path, key: str, line: int | None) -> di
         check.error(key, f"request file not found: {path}", line)
         return None
     try:
-        return load_request_file(path)
+        return load_request_file(path, check.warnings)
     except ConfigError as exc:
         check.issues.extend(exc.issues)
+        check.warnings.extend(exc.warnings)
         return None
 
 

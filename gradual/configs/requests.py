@@ -154,8 +154,12 @@ def parse_request_entry(
         check.error(f"{path}.params", f"expected a mapping, found {type_name(params)}",
                     line_of(entry, "params"))
     headers = check.str_map(entry, "headers", f"{path}.headers")
-    expected = check.duration(entry, "expected_response_time", f"{path}.expected_response_time",
-                              positive=True)
+    expected = check.duration(entry, "expected_response_time", f"{path}.expected_response_time")
+    if expected == 0:
+        # The original accepted 0; no response is within 0 s, so it can only mean "no expectation".
+        check.warn(f"{path}.expected_response_time", "0 sets no expectation: within_expected_ratio is not "
+                   "reported for this request (omit the key to say so)", line_of(entry, "expected_response_time"))
+        expected = None
     timeout = check.duration(entry, "timeout", f"{path}.timeout", positive=True, default=30.0)
     auth = parse_auth(check, entry, f"{path}.auth")
     label = check.string(entry, "type", f"{path}.type")
@@ -237,7 +241,8 @@ def request_data_files(requests: dict[str, RequestConfig]) -> list[Path]:
     return sorted({Path(req.ca_file) for req in requests.values() if req.ca_file})
 
 
-def load_request_yaml(path: Path) -> dict[str, RequestConfig]:
+def load_request_yaml(path: Path, warnings: list[ConfigIssue] | None = None) -> dict[str, RequestConfig]:
+    """The requests of a YAML request file; its warnings are appended to ``warnings``."""
     data = load_yaml(path)
     check = Checker(path)
     requests: dict[str, RequestConfig] = {}
@@ -253,6 +258,8 @@ def load_request_yaml(path: Path) -> dict[str, RequestConfig]:
                                   line_of(entries, name))
         if req is not None:
             requests[str(name)] = req
+    if warnings is not None:
+        warnings.extend(check.warnings)
     if check.issues:
         raise ConfigError(check.issues)
     return requests
@@ -384,8 +391,10 @@ def load_request_module(path: Path) -> dict[str, RequestConfig]:
 _cache: dict[tuple[Path, str], dict[str, RequestConfig]] = {}
 
 
-def load_request_file(path: Path) -> dict[str, RequestConfig]:
-    """Requests of a .py or .yaml/.yml file; a .py file is imported once per (path, content)."""
+def load_request_file(path: Path, warnings: list[ConfigIssue] | None = None) -> dict[str, RequestConfig]:
+    """Requests of a .py or .yaml/.yml file; a .py file is imported once per (path, content).
+
+    A YAML file's warnings are appended to ``warnings``."""
     path = path.resolve()
     try:
         data = path.read_bytes()
@@ -396,7 +405,7 @@ def load_request_file(path: Path) -> dict[str, RequestConfig]:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         # Not cached: ${VAR} expansion depends on the environment, which may change between loads.
-        return load_request_yaml(path)
+        return load_request_yaml(path, warnings)
     if suffix != ".py":
         raise ConfigError.single(path, "", "unsupported request file type (use .py, .yaml or .yml)")
     key = (path, hashlib.sha256(data).hexdigest())

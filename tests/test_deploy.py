@@ -349,8 +349,11 @@ def argv_of(command: Any) -> list[str]:
 
 def test_compose_runs_a_master_scalable_workers_and_the_demo_target() -> None:
     services = compose()["services"]
-    assert set(services) == {"master", "worker", "demo-target"}
+    assert set(services) == {"master", "worker", "demo-target", *OBSERVE}
     for name, service in services.items():
+        if name in OBSERVE:
+            continue
+        assert "profiles" not in service, f"{name} starts with a plain `docker compose up`"
         assert service["image"] == "gradual:local", name
         assert service["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}, name
     worker = services["worker"]
@@ -444,8 +447,137 @@ def test_docker_compose_config_accepts_the_file_and_interpolates_as_we_do() -> N
     theirs = yaml.safe_load(done.stdout)["services"]
     ours = compose({"GRADUAL_WORKERS": "6"})["services"]
     for name in ours:
-        assert [str(a) for a in theirs[name]["command"]] == argv_of(ours[name]["command"]), name
+        if "command" in ours[name]:
+            assert [str(a) for a in theirs[name]["command"]] == argv_of(ours[name]["command"]), name
     assert int(theirs["worker"]["deploy"]["replicas"]) == 6
+
+
+# -- Prometheus and Grafana: the "observe" profile ------------------------------------------------
+
+OBSERVE = ("prometheus", "grafana")
+PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
+GRAFANA_DASHBOARD = GRAFANA / "dashboards" / "gradual.json"
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """container path -> (host source, mode) of a service's short-form volumes."""
+    out = {}
+    for volume in service.get("volumes", []):
+        parts = volume.split(":")
+        out[parts[1]] = (parts[0], parts[2] if len(parts) > 2 else "rw")
+    return out
+
+
+def test_docker_compose_observe_profile_config_is_valid() -> None:
+    client = _compose_client()
+    if client is None:
+        pytest.skip("no docker compose client installed (apt-get install docker-compose)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADUAL_")}
+    done = subprocess.run([*client, "-f", str(COMPOSE), "--profile", "observe", "config"], capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    assert {"master", "worker", "demo-target", *OBSERVE} <= set(services)
+    for name in OBSERVE:
+        assert services[name]["profiles"] == ["observe"], name
+
+
+def test_observe_services_mount_files_that_exist_and_publish_on_loopback_only() -> None:
+    services = compose()["services"]
+    for name in OBSERVE:
+        service = services[name]
+        assert service["profiles"] == ["observe"]
+        assert all(str(p).startswith("127.0.0.1:") for p in service["ports"]), name
+        for target, (source, mode) in _mounts(service).items():
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), (name, source)
+                assert mode == "ro", (name, target)
+    prom_mounts = _mounts(services["prometheus"])
+    assert (ROOT / prom_mounts["/etc/prometheus/prometheus.yml"][0]).resolve() == PROMETHEUS
+    config_flag = [a for a in services["prometheus"]["command"] if a.startswith("--config.file=")]
+    assert config_flag == ["--config.file=/etc/prometheus/prometheus.yml"]
+    graf_mounts = _mounts(services["grafana"])
+    assert (ROOT / graf_mounts["/etc/grafana/provisioning"][0]).resolve() == GRAFANA / "provisioning"
+    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    dashboards_dir = (ROOT / graf_mounts[str(Path(home).parent)][0]).resolve()
+    assert dashboards_dir / Path(home).name == GRAFANA_DASHBOARD
+
+
+def test_prometheus_scrapes_the_master_where_it_serves_metrics() -> None:
+    services = compose()["services"]
+    master = parse_gradual(argv_of(services["master"]["command"]))
+    config = yaml.safe_load(PROMETHEUS.read_text())
+    (job,) = config["scrape_configs"]
+    assert job.get("metrics_path", "/metrics") == "/metrics"
+    (static,) = job["static_configs"]
+    assert static["targets"] == [f"master:{master.http_port}"]
+
+
+def test_grafana_provisioning_fits_together() -> None:
+    (datasource,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yaml").read_text())[
+        "datasources"]
+    assert datasource["type"] == "prometheus" and datasource["url"] == "http://prometheus:9090"
+    services = compose()["services"]
+    assert any(str(p).endswith(":9090") for p in services["prometheus"]["ports"])
+    (provider,) = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "gradual.yaml").read_text())["providers"]
+    assert provider["options"]["path"] in _mounts(services["grafana"])
+    dashboard = json.loads(GRAFANA_DASHBOARD.read_text())
+    uids = {p["datasource"]["uid"] for p in dashboard["panels"]}
+    uids |= {t["datasource"]["uid"] for p in dashboard["panels"] for t in p["targets"]}
+    uids |= {v["datasource"]["uid"] for v in dashboard["templating"]["list"]}
+    assert uids == {datasource["uid"]}
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids)) and len(ids) >= 8
+
+
+def _promql(dashboard: dict[str, Any]) -> list[str]:
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    exprs += [v["query"]["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    return exprs
+
+
+def test_every_promql_expression_names_metrics_and_labels_a_real_scrape_contains(
+        target: Any, tmp_path: Path) -> None:
+    """A real `gradual run` with failures serves /metrics; the dashboard may only ask for what is in it."""
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+    from support.gradual_run import closed_port, finish, start_gradual, write_run_config
+
+    config = write_run_config(tmp_path, {"only": {"run_time": 4, "scenarios": {"s": {
+        "requests": ["ok", "broken"], "min_concurrency": 1, "max_concurrency": 1, "ramp_up_add": 1,
+        "ramp_up_wait": 1, "iterate_through_requests": True}}}}, requests={"ok": {"url": "${GRADUAL_TARGET}/products", "method": "GET"},
+                                         "broken": {"url": "${GRADUAL_TARGET}/status/500", "method": "GET"}})
+    port = closed_port()
+    started = time.monotonic()
+    proc = start_gradual(["run", str(config), "--quiet", "--http-port", str(port)], target=target)
+    text = ""
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "gradual_failures_total{" not in text:
+            time.sleep(0.3)
+            with contextlib.suppress(requests.RequestException):
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        finish(proc, None, started, 60)
+    labels: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels.setdefault(sample.name, set()).update(sample.labels)
+    assert "gradual_users" in labels and "gradual_failures_total" in labels, sorted(labels)
+    exprs = _promql(json.loads(GRAFANA_DASHBOARD.read_text()))
+    assert len(exprs) >= 10
+    for expr in exprs:
+        names = set(re.findall(r"\b(gradual_[a-z0-9_]+)", expr))
+        assert names, expr
+        for name in names:
+            assert name in labels, f"{expr}: {name} is not in a real /metrics scrape"
+        used = set(re.findall(r"\bby \(([^)]*)\)", expr))
+        used = {label.strip() for group in used for label in group.split(",")}
+        used |= set(re.findall(r"[{,]\s*([a-z_]+)\s*=~?", expr))
+        used |= set(re.findall(r"label_values\([a-z_]+,\s*([a-z_]+)\)", expr))
+        have = set().union(*(labels[n] for n in names))
+        assert used <= have, f"{expr}: labels {sorted(used - have)} are not on {sorted(names)}"
 
 
 # -- Kubernetes ----------------------------------------------------------------------------------
@@ -684,6 +816,15 @@ def test_workers_connect_to_the_master_service(rendered: list[dict[str, Any]]) -
     assert service["spec"]["selector"].items() <= labels.items(), "the Service selects the master pod"
     assert master_c["readinessProbe"]["tcpSocket"]["port"] == "zmq", \
         "ready (in the Service) once it listens, whatever its HTTP port does"
+
+
+def test_prometheus_finds_the_master_by_the_services_scrape_annotations(rendered: list[dict[str, Any]]) -> None:
+    service = find(rendered, "Service", "gradual-master")
+    master = parse_gradual(gradual_argv(container(find(rendered, "Job", "gradual-master"), "master")))
+    notes = service["metadata"]["annotations"]
+    assert notes["prometheus.io/scrape"] == "true" and notes["prometheus.io/path"] == "/metrics"
+    http = next(p for p in service["spec"]["ports"] if p["name"] == "http")
+    assert int(notes["prometheus.io/port"]) == http["port"] == master.http_port
 
 
 def _with_parallelism(tmp_path: Path, workers: int) -> list[dict[str, Any]]:

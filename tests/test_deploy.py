@@ -544,10 +544,11 @@ def test_every_promql_expression_names_metrics_and_labels_a_real_scrape_contains
     from prometheus_client.parser import text_string_to_metric_families
     from support.gradual_run import closed_port, finish, start_gradual, write_run_config
 
-    config = write_run_config(tmp_path, {"only": {"run_time": 4, "scenarios": {"s": {
-        "requests": ["ok", "broken"], "min_concurrency": 1, "max_concurrency": 1, "ramp_up_add": 1,
-        "ramp_up_wait": 1, "iterate_through_requests": True}}}}, requests={"ok": {"url": "${GRADUAL_TARGET}/products", "method": "GET"},
-                                         "broken": {"url": "${GRADUAL_TARGET}/status/500", "method": "GET"}})
+    scenario = {"requests": ["ok", "broken"], "min_concurrency": 1, "max_concurrency": 1, "ramp_up_add": 1,
+                "ramp_up_wait": 1, "iterate_through_requests": True}
+    config = write_run_config(tmp_path, {"only": {"run_time": 4, "scenarios": {"s": scenario}}},
+                              requests={"ok": {"url": "${GRADUAL_TARGET}/products", "method": "GET"},
+                                        "broken": {"url": "${GRADUAL_TARGET}/status/500", "method": "GET"}})
     port = closed_port()
     started = time.monotonic()
     proc = start_gradual(["run", str(config), "--quiet", "--http-port", str(port)], target=target)

@@ -19,6 +19,9 @@ LATENCY = ("avg", "min", "max")  # plus any pNN[.N]
 RATIOS = ("error_rate", "within_expected")
 PLAIN = ("rps", "count")
 METRICS = (*LATENCY, *RATIOS, *PLAIN, "p50", "p90", "p95", "p99", "p99.9")
+# A latency metric is measured from each request's intended start (corrected); the same with this
+# prefix reads the raw service times (send -> last byte), e.g. "service_p99 < 50ms".
+SERVICE = "service_"
 OPERATORS = ("<=", ">=", "==", "!=", "<", ">")
 THRESHOLD_KEYS = ("expr", "request", "scenario", "phase", "abort", "for")
 
@@ -42,8 +45,18 @@ class Threshold:
 
     @property
     def percentile(self) -> float | None:
-        m = _PERCENTILE.match(self.metric)
+        m = _PERCENTILE.match(self.latency_metric)
         return float(m.group(1)) if m else None
+
+    @property
+    def service(self) -> bool:
+        """Judged on the raw service times rather than the corrected latencies."""
+        return self.metric.startswith(SERVICE)
+
+    @property
+    def latency_metric(self) -> str:
+        """The metric without its service_ prefix: p99, avg, ..."""
+        return self.metric[len(SERVICE):] if self.service else self.metric
 
     @property
     def scope(self) -> str:
@@ -71,20 +84,24 @@ def parse_expression(text: str) -> tuple[str, str, float, str] | str:
         return (f"cannot parse {text!r}: write METRIC OP VALUE[UNIT], e.g. \"p99 < 250ms\" or "
                 "\"error_rate < 1%\"")
     metric, op, number, unit = m.group(1), m.group(2), float(m.group(3)), m.group(4).lower()
-    pct = _PERCENTILE.match(metric)
+    base = metric[len(SERVICE):] if metric.startswith(SERVICE) else metric
+    pct = _PERCENTILE.match(base)
     if pct:
         if not 0 < float(pct.group(1)) < 100:
             return f"percentile {metric!r} must be between p0 and p100 (exclusive)"
         metric_kind = "latency"
-    elif metric in LATENCY:
+    elif base in LATENCY:
         metric_kind = "latency"
+    elif base != metric:
+        return f"unknown metric {metric!r}: service_ goes with a latency metric (service_pNN, service_avg, " \
+               "service_min, service_max)"
     elif metric in RATIOS:
         metric_kind = "ratio"
     elif metric in PLAIN:
         metric_kind = "plain"
     else:
         return f"unknown metric {metric!r}{did_you_mean(metric, METRICS)} (use pNN, avg, min, max, " \
-               "error_rate, within_expected, rps or count)"
+               "service_pNN, service_avg, service_min, service_max, error_rate, within_expected, rps or count)"
     if metric_kind == "latency":
         if unit in ("", "ms"):
             return metric, op, number, "ms"
@@ -145,6 +162,10 @@ def parse_thresholds(
                 check.error(f"{item_key}.for", f"expected a duration such as 10s or 500ms, found {options['for']!r}",
                             line_of(options, "for"))
                 continue
+        if for_s is not None and metric.startswith(SERVICE):
+            check.error(f"{item_key}.for", f"{metric} is judged over the whole run (per-second windows hold the "
+                        f"corrected latencies); 'for' does not apply", line_of(options, "for"))
+            continue
         if for_s is not None and metric == "within_expected":
             check.error(f"{item_key}.for", "within_expected is judged over the whole run; 'for' does not apply",
                         line_of(options, "for"))

@@ -37,6 +37,8 @@ class ScenarioPool:
         self.done = False
         self.peak = 0
         self.window_peak = 0  # most users since the engine's previous drain
+        # Paced users have an intended schedule: their latencies are corrected (DESIGN.md, coordinated omission).
+        self.corrected = scenario.wait_time is not None and scenario.wait_time.paced
 
     def count(self) -> int:
         return len(self.active)
@@ -50,7 +52,7 @@ class ScenarioPool:
         rec = self.engine.recorder
         steps = [
             Step(req, RUNNERS[req.kind](req, ctx),
-                 rec.slot(self.phase, scen.name, req.name, req.expected_response_time))
+                 rec.slot(self.phase, scen.name, req.name, req.expected_response_time, corrected=self.corrected))
             for req in requests
         ]
         user = User(ctx, steps, once=once, on_exit=self._exited, wait=scen.wait_time)

@@ -98,6 +98,7 @@ class User(Greenlet):
         # listener and no callback, no completion record is built.
         listeners = events.request.listeners
         wake = self._wake
+        interval_ns = int(self.wait.seconds * 1e9) if self.wait is not None and self.wait.paced else 0
         try:
             while not self.stopping:
                 step = steps[iteration % n]
@@ -121,8 +122,14 @@ class User(Greenlet):
                     outcome = Outcome(error_kind=EXCEPTION, error_message=f"{type(exc).__name__}: {exc}")
                 elapsed = perf() - t0
                 self.current = None
-                step.slot.record(elapsed, mono(), outcome.status, outcome.nbytes, outcome.error_kind,
-                                 outcome.error_message)
+                if interval_ns:
+                    # Paced: the overrun hid the iterations it delayed; fill them in (expected-interval correction).
+                    step.slot.record(elapsed, mono(), outcome.status, outcome.nbytes, outcome.error_kind,
+                                     outcome.error_message, elapsed)
+                    step.slot.fill_in(elapsed, interval_ns)
+                else:
+                    step.slot.record(elapsed, mono(), outcome.status, outcome.nbytes, outcome.error_kind,
+                                     outcome.error_message)
                 if wants_record:
                     self._complete(step, outcome, elapsed, wall, iteration)
                 iteration += 1

@@ -130,6 +130,7 @@ class RequestTotals(KeyDelta):
         state = {name: getattr(self, name) for name in KeyDelta.__dataclass_fields__ if name != "hist"}
         state["hist"] = self._build_view()
         state["windows"] = {sec: [n, failures, h.copy()] for sec, (n, failures, h) in self.windows.items()}
+        state["service"] = None if self.service is None else self.service.copy()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -139,18 +140,15 @@ class RequestTotals(KeyDelta):
         self._adopt(state["hist"])
 
     def latency_ms(self) -> dict[str, float]:
-        h = self.hist
-        p50, p90, p95, p99, p99_9 = h.percentiles(_LATENCY_PERCENTILES)
-        return {
-            "min": _ms(h.min),
-            "mean": _ms(h.mean),
-            "p50": _ms(p50),
-            "p90": _ms(p90),
-            "p95": _ms(p95),
-            "p99": _ms(p99),
-            "p99_9": _ms(p99_9),
-            "max": _ms(h.max),
-        }
+        """Latency from each request's intended start (corrected for coordinated omission where it applies)."""
+        return _summary_ms(self.hist)
+
+    def service_ms(self) -> dict[str, float]:
+        """Service time, send -> last byte; the latencies themselves where no correction applies."""
+        return _summary_ms(self.hist if self.service is None else self.service)
+
+    def service_hist(self) -> Histogram:
+        return self.hist if self.service is None else self.service
 
     def errors_list(self) -> list[dict[str, Any]]:
         items = sorted(self.errors.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -179,6 +177,20 @@ class RequestTotals(KeyDelta):
                 }
             )
         return series
+
+
+def _summary_ms(h: Histogram) -> dict[str, float]:
+    p50, p90, p95, p99, p99_9 = h.percentiles(_LATENCY_PERCENTILES)
+    return {
+        "min": _ms(h.min),
+        "mean": _ms(h.mean),
+        "p50": _ms(p50),
+        "p90": _ms(p90),
+        "p95": _ms(p95),
+        "p99": _ms(p99),
+        "p99_9": _ms(p99_9),
+        "max": _ms(h.max),
+    }
 
 
 _FOLDED = KeyDelta.__dict__["hist"]  # KeyDelta's slot; in a RequestTotals, the folded histogram
@@ -244,6 +256,8 @@ def merge_into(dst: KeyDelta, src: KeyDelta, windows: bool = True) -> None:
         status[code] = status.get(code, 0) + n
     for (kind, message), n in src.errors.items():
         add_error(dst.errors, kind, message, n)
+    if src.service is not None or dst.service is not None:
+        _merge_service(dst, src)
     if isinstance(dst, RequestTotals):
         dst._merge_latencies(src, windows)
         return
@@ -257,6 +271,21 @@ def merge_into(dst: KeyDelta, src: KeyDelta, windows: bool = True) -> None:
         hist.merge(part)
     if windows:
         _merge_windows(dst.windows, src.windows)
+
+
+def _merge_service(dst: KeyDelta, src: KeyDelta) -> None:
+    """Add src's service times to dst's, before src's latencies are merged.
+
+    Only keys whose latencies were corrected carry a service histogram; where one side has none, its
+    service times are its latencies (a sum over keys of both kinds, such as the run's totals).
+    """
+    if dst.service is None:
+        dst.service = dst.whole_hist().copy() if dst.count else Histogram()
+    if src.service is not None:
+        dst.service.merge(src.service)
+    else:
+        for part in _hist_parts(src):
+            dst.service.merge(part)
 
 
 class RunStats:

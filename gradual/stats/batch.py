@@ -32,6 +32,11 @@ class KeyDelta:
     latency histogram's total is count - interrupted. windows maps the second since phase start to
     [count, failures, Histogram]. hist None means "the sum of the windows' histograms" (what a
     decoded worker batch carries, so the master never builds it); whole_hist() gives it either way.
+
+    The latencies are measured from each request's intended start (DESIGN.md, coordinated omission).
+    ``service`` (send -> last byte) is there only for keys where the two differ (open model, pacing);
+    None means "the same as the latencies". A paced key's latency histogram also holds the samples its
+    overruns filled in, so its total can exceed count - interrupted; the service histogram's cannot.
     """
 
     phase: str
@@ -46,6 +51,7 @@ class KeyDelta:
     errors: dict[tuple[str, str], int] = field(default_factory=dict)
     hist: Histogram | None = field(default_factory=Histogram)
     windows: dict[int, list[Any]] = field(default_factory=dict)
+    service: Histogram | None = None
 
     def whole_hist(self) -> Histogram:
         """The latency histogram of every request in the delta (built when hist is None: don't mutate)."""
@@ -70,6 +76,7 @@ class KeyDelta:
             and self.errors == other.errors
             and self.windows == other.windows
             and self.whole_hist() == other.whole_hist()
+            and self.service == other.service
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -89,6 +96,7 @@ class KeyDelta:
             "errors": [[kind, message, n] for (kind, message), n in self.errors.items()],
             "hist": None if self.hist is None or self._hist_is_windows_sum() else self.hist.to_wire(),
             "windows": [[sec, w[0], w[1], w[2].to_wire()] for sec, w in self.windows.items()],
+            **({} if self.service is None else {"service": self.service.to_wire()}),
         }
 
     def _hist_is_windows_sum(self) -> bool:
@@ -152,10 +160,16 @@ class KeyDelta:
         hist = obj["hist"]
         if hist is not None:
             wires.append(hist)
+        service = obj.get("service")  # optional: only keys whose service times differ from latencies
+        if service is not None:
+            wires.append(service)
+            d.service = Histogram()  # a placeholder _attach() replaces with the decoded one
         return d, wires
 
     def _attach(self, hists: list[Histogram]) -> None:
         """Put the histograms decoded from _parse()'s wire forms in their places."""
+        if self.service is not None:
+            self.service, hists = hists[-1], hists[:-1]
         for w, h in zip(self.windows.values(), hists, strict=False):
             w[2] = h
         if len(hists) > len(self.windows):

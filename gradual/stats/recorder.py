@@ -18,6 +18,9 @@ from gradual.stats.histogram import Histogram
 MAX_ERROR_MESSAGE = 256
 # Impossible second index, so the one-window cache in Slot misses after a reset.
 _NO_SECOND = -(1 << 62)
+# Samples one overrun may fill in (expected-interval correction): a 1 h stall at a 1 ms pacing is
+# 3.6 M of them; past this many the rest are left out rather than stalling the user's greenlet.
+MAX_FILL_IN = 100_000
 
 
 class Slot:
@@ -36,6 +39,8 @@ class Slot:
         "status",
         "errors",
         "windows",
+        "corrected",
+        "service",
         "_expected_ns",
         "_t0",
         "_clock",
@@ -51,10 +56,14 @@ class Slot:
         t0: float,
         clock: Callable[[], float],
         expected_response_time: float | None = None,
+        corrected: bool = False,
     ) -> None:
         self.phase = phase
         self.scenario = scenario
         self.request = request
+        # corrected: latencies are measured from an intended start (open model, pacing), so the raw
+        # service times are kept beside them; otherwise the two are the same numbers, stored once.
+        self.corrected = corrected
         self._t0 = t0
         self._clock = clock
         self.expected_response_time: float | None = None
@@ -78,6 +87,7 @@ class Slot:
         # second -> [count, failures, Histogram]; the key's whole-interval histogram is the merge
         # of these, built at drain time so record() only touches one histogram.
         self.windows: dict[int, list[Any]] = {}
+        self.service: Histogram | None = Histogram() if self.corrected else None
         self._last_sec = _NO_SECOND
         self._last_window: list[Any] = []
 
@@ -104,8 +114,13 @@ class Slot:
         nbytes: int = 0,
         error_kind: str | None = None,
         error_message: str | None = None,
+        service_ns: int = -1,
     ) -> None:
-        """One finished request; error_kind None means success. `end` is on the recorder's clock."""
+        """One finished request; error_kind None means success. `end` is on the recorder's clock.
+
+        ``latency_ns`` is measured from the request's intended start; ``service_ns`` (send -> last byte)
+        is given only to a corrected slot, whose latency differs from it.
+        """
         sec = int(end - self._t0)
         # Requests of one key end in the same second almost every time: skip the windows dict.
         w = self._last_window if sec == self._last_sec else self._window(sec)
@@ -124,6 +139,22 @@ class Slot:
         if nbytes:
             self.bytes += nbytes
         w[2].record(latency_ns // 1000)
+        if service_ns >= 0:
+            self.service.record(service_ns // 1000)  # type: ignore[union-attr]
+
+    def fill_in(self, latency_ns: int, interval_ns: int) -> None:
+        """HdrHistogram's recordValueWithExpectedInterval, after record(): a request that took
+        ``latency_ns`` where one should start every ``interval_ns`` hid the requests it delayed; add the
+        latencies they would have seen (latency - interval, latency - 2 x interval, ... while >= interval)."""
+        if interval_ns <= 0 or latency_ns < 2 * interval_ns:
+            return
+        hist = self._last_window[2]
+        missing = latency_ns - interval_ns
+        n = 0
+        while missing >= interval_ns and n < MAX_FILL_IN:
+            hist.record(missing // 1000)
+            missing -= interval_ns
+            n += 1
 
     def _error(self, kind: str, message: str | None) -> None:
         if message is None:
@@ -161,6 +192,7 @@ class Slot:
             errors=self.errors,
             hist=hist,
             windows=self.windows,
+            service=self.service,
         )
         self._reset()
         return delta
@@ -187,7 +219,8 @@ class Recorder:
             if slot.phase == phase:
                 slot._set_origin(t0)
 
-    def slot(self, phase: str, scenario: str, request: str, expected_response_time: float | None = None) -> Slot:
+    def slot(self, phase: str, scenario: str, request: str, expected_response_time: float | None = None,
+             corrected: bool = False) -> Slot:
         """The Slot of this key, created on first use; the same object on every later call."""
         key = (phase, scenario, request)
         slot = self._slots.get(key)
@@ -195,7 +228,8 @@ class Recorder:
             t0 = self._origins.get(phase)
             if t0 is None:
                 t0 = self._origins[phase] = self._clock()
-            slot = self._slots[key] = Slot(phase, scenario, request, t0, self._clock, expected_response_time)
+            slot = self._slots[key] = Slot(phase, scenario, request, t0, self._clock, expected_response_time,
+                                           corrected)
         elif expected_response_time is not None and expected_response_time != slot.expected_response_time:
             slot.set_expected(expected_response_time)
         return slot

@@ -56,7 +56,7 @@ class _Agg:
     interrupted: int = 0
     within: int = 0
     expected_completed: int = 0
-    hist: Histogram | None = None
+    hist: Histogram | None = None  # latencies (corrected), or service times for a service_ metric
 
 
 def _metric(t: Threshold, agg: _Agg, seconds: float) -> float | None:
@@ -73,11 +73,12 @@ def _metric(t: Threshold, agg: _Agg, seconds: float) -> float | None:
     hist = agg.hist
     if hist is None or not hist:
         return None
-    if t.metric == "avg":
+    metric = t.latency_metric
+    if metric == "avg":
         return hist.mean / 1000
-    if t.metric == "min":
+    if metric == "min":
         return hist.min / 1000
-    if t.metric == "max":
+    if metric == "max":
         return hist.max / 1000
     return hist.percentile(t.percentile or 50.0) / 1000
 
@@ -128,7 +129,7 @@ def evaluate(
         agg.count += totals.count
         agg.failures += totals.failures
         agg.interrupted += totals.interrupted
-        agg.hist.merge(totals.hist)
+        agg.hist.merge(totals.service_hist() if t.service else totals.hist)
         if key in expected:
             agg.within += totals.within_expected
             agg.expected_completed += totals.count - totals.interrupted

@@ -408,14 +408,7 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     finally:
         handler.cancel()
         term.cancel()
-    if result.interrupted:
-        code = EXIT_INTERRUPTED
-    elif result.stop_exit_code is not None:
-        code = result.stop_exit_code
-    elif result.aborted_by is not None or not all(v.passed for v in result.verdicts):
-        code = EXIT_THRESHOLD
-    else:
-        code = EXIT_OK
+    code = result.exit_code()
     link.close(code)
     result.workers = link.workers()
     summary = build_summary(result, code)
@@ -431,33 +424,19 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
 
 def _plugins(run: RunConfig, link: Any, controller: Any, api: Any) -> Any:
     """The node's Environment with its plugins loaded, or None (printed) when a required one failed."""
-    from .plugins.environment import LOCAL, MASTER, Environment
+    from .plugins.runtime import controller_environment
 
-    # The in-process link runs the engine here too: local mode is both roles in one process.
-    engine = getattr(link, "engine", None)
-    env = Environment(LOCAL if engine is not None else MASTER, run, controller=controller, engine=engine,
-                      http_api=api, worker_id=getattr(link, "WORKER_ID", None) if engine is not None else None)
-    controller.environment = env
-    fatal = env.plugins.activate(run.plugins)
+    env, fatal = controller_environment(run, link, controller, api)
     if fatal is not None:
         print(f"error: {fatal}: the run is aborted", file=sys.stderr)
-        env.close()
         return None
     return env
 
 
 def _quitting(env: Any, result: Any, summary: dict[str, Any], code: int) -> int:
-    """Fire quitting (a listener may set env.process_exit_code), close the plugins, note both in the summary."""
-    from . import events
+    from .plugins.runtime import finish_run
 
-    events.quitting.fire(environment=env, exit_code=code, summary=summary)
-    if env.process_exit_code is not None:
-        code = int(env.process_exit_code)
-    env.close()
-    summary["run"]["exit_code"] = code
-    summary["run"]["stop_reason"] = result.stop_reason
-    summary["plugins"] = env.plugins.report()
-    return code
+    return finish_run(env, result, summary, code)
 
 
 def _report_targets(args: argparse.Namespace) -> dict[str, Path]:

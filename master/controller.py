@@ -26,6 +26,7 @@ from .link import Link, WorkerView
 log = logging.getLogger("gradual.master")
 
 TICK = 1.0  # stats collection and console refresh
+EXIT_OK, EXIT_THRESHOLD, EXIT_INTERRUPTED = 0, 1, 130  # DESIGN.md's exit codes a finished run can end with
 RUN_ONCE_POLL = 0.1  # how often a phase of run_once scenarios checks whether it is done
 
 
@@ -65,6 +66,16 @@ class RunResult:
     aborted_by: Verdict | None = None
     stop_reason: str | None = None  # why stop() ended the run early (a plugin), if it did
     stop_exit_code: int | None = None  # the exit code stop() asked for
+
+    def exit_code(self) -> int:
+        """DESIGN.md's exit code for this outcome: 130 interrupted, stop()'s code, 1 a threshold failed, else 0."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.stop_exit_code is not None:
+            return self.stop_exit_code
+        if self.aborted_by is not None or not all(v.passed for v in self.verdicts):
+            return EXIT_THRESHOLD
+        return EXIT_OK
 
 
 class Observer(Protocol):

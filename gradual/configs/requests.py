@@ -412,3 +412,12 @@ def load_request_file(path: Path, warnings: list[ConfigIssue] | None = None) -> 
     if key not in _cache:  # a module is imported once per content: its import-time code runs once
         _cache[key] = load_request_module(path)
     return _cache[key]
+
+
+def forget_request_file(path: Path) -> None:
+    """Drop what loading ``path`` left in this process (its imported module), so the next load imports it
+    afresh: ``gradual.run()`` leaves no run behind."""
+    path = Path(path).resolve()
+    for key in [k for k in _cache if k[0] == path]:
+        del _cache[key]
+    sys.modules.pop(_module_name(path), None)

@@ -15,7 +15,7 @@ import msgpack
 
 from .. import events
 from ..configs.model import PluginSpec
-from .environment import WORKER, Environment, current_environment
+from .environment import LOCAL, MASTER, WORKER, Environment, current_environment
 
 log = logging.getLogger("gradual.plugins")
 
@@ -28,6 +28,34 @@ def with_cli_plugins(run: Any, names: Iterable[str]) -> Any:
 
 def cli_plugin_names(run: Any) -> list[str]:
     return [spec.name for spec in run.plugins if spec.origin == "cli" and spec.name]
+
+
+def controller_environment(run: Any, link: Any, controller: Any, api: Any = None) -> tuple[Environment, str | None]:
+    """The Environment of the node that runs ``controller``, with the run's plugins activated, and the
+    failure of a required plugin (the environment is then closed), else None.
+
+    With an in-process link the engine runs here too: local mode is both roles in one process.
+    """
+    engine = getattr(link, "engine", None)
+    env = Environment(LOCAL if engine is not None else MASTER, run, controller=controller, engine=engine,
+                      http_api=api, worker_id=getattr(link, "WORKER_ID", None) if engine is not None else None)
+    controller.environment = env
+    fatal = env.plugins.activate(run.plugins)
+    if fatal is not None:
+        env.close()
+    return env, fatal
+
+
+def finish_run(env: Environment, result: Any, summary: dict[str, Any], code: int) -> int:
+    """Fire quitting (a listener may set env.process_exit_code), close the plugins, note both in the summary."""
+    events.quitting.fire(environment=env, exit_code=code, summary=summary)
+    if env.process_exit_code is not None:
+        code = int(env.process_exit_code)
+    env.close()
+    summary["run"]["exit_code"] = code
+    summary["run"]["stop_reason"] = result.stop_reason
+    summary["plugins"] = env.plugins.report()
+    return code
 
 
 def report_to_master(data: dict[str, Any], worker_id: str) -> dict[str, Any]:

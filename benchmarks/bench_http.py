@@ -1,16 +1,23 @@
-"""HTTP throughput of gradual's engine next to a bare geventhttpclient loop and Locust's FastHttpUser.
+"""HTTP throughput of gradual's engine next to a bare httptools socket loop (the ceiling), a bare geventhttpclient
+loop and Locust's FastHttpUser.
 
-All three run a keep-alive GET loop with the same number of users (default 50, no wait time) against
-one nginx on 127.0.0.1 (worker_processes 1, access_log off, `return 200 "ok"`), with the client and the
-server pinned to different cores, and report requests/s:
+All run a keep-alive GET loop with the same number of users (default 50, no wait time) against one nginx on
+127.0.0.1 (worker_processes 1, access_log off, `return 200 "ok"`), with the client and the server pinned to
+different cores, and report requests/s:
 
-  (a) gradual   `gradual run` of a one-scenario config, requests/s read from its --json summary
-  (b) raw       N greenlets, each looping on its own geventhttpclient.HTTPClient (the ceiling)
-  (c) locust    `locust --headless` with a FastHttpUser, requests/s read from its --csv stats
+  (a) gradual   `gradual run` of a one-scenario config, requests/s read from its --json summary; nginx's own
+                request counter (stub_status) is read before and after, and must equal gradual's count
+  (b) httptools N greenlets, each sending prebuilt request bytes on its own gevent socket and parsing the answer
+                with httptools: what any gevent+httptools client can reach on this core (the ceiling)
+  (c) ghc       N greenlets, each looping on its own geventhttpclient.HTTPClient (if geventhttpclient is installed)
+  (d) locust    `locust --headless` with a FastHttpUser, requests/s read from its --csv stats (if installed)
 
 Run: python benchmarks/bench_http.py [--users 50] [--seconds 10] [--repeat 1] [--server auto|nginx|demo]
-With --repeat N the three tools take turns N times and the median of each is reported, which evens
-out other load on a shared machine.
+                                     [--workers N] [--memory-users 10000]
+With --repeat N the tools take turns N times and the median of each is reported, which evens out other load
+on a shared machine. --workers N runs gradual with N local worker processes and Locust with --processes N
+(cores are then shared, not pinned one each). --memory-users N also starts N idle-connection users in one
+process and prints the memory each costs (RSS growth / N).
 nginx is installed with apt-get when missing and running as root; without it the demo target
 (python -m gradual.demo.target) serves instead, which is much slower, and the output says so.
 Every process is bounded in time, talks to 127.0.0.1 only, and is stopped by its own pid.
@@ -22,6 +29,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -32,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -46,7 +55,8 @@ worker_processes 1;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; }}
+worker_rlimit_nofile 30000;
+events {{ worker_connections 25000; }}
 http {{
     access_log off;
     # nginx closes a keep-alive connection after 1000 requests by default: keep them open, so every
@@ -60,11 +70,54 @@ http {{
     server {{
         listen {host}:{port};
         location / {{ return 200 "ok"; }}
+        # nginx's own count of the requests it answered (each read of it is one more)
+        location = /__status {{ stub_status; }}
     }}
 }}
 """
 
-RAW_LOOP = """\
+HTTPTOOLS_LOOP = """\
+import sys, time
+import gevent, httptools
+from gevent import socket
+
+host, port, users, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+REQUEST = b"GET / HTTP/1.1\\r\\nHost: %s:%d\\r\\n\\r\\n" % (host.encode(), port)
+counts = [0] * users
+end = 0.0
+
+class Done:
+    complete = False
+    def on_message_complete(self):
+        self.complete = True
+
+def user(i):
+    sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    state = Done()
+    parser = httptools.HttpResponseParser(state)
+    buf = bytearray(65536)
+    view = memoryview(buf)
+    n = 0
+    while time.monotonic() < end:
+        sock.sendall(REQUEST)
+        state.complete = False
+        while not state.complete:
+            got = sock.recv_into(buf)
+            if not got:
+                raise ConnectionError("closed")
+            parser.feed_data(view[:got])
+        n += 1
+    counts[i] = n
+    sock.close()
+
+start = time.monotonic()
+end = start + seconds
+gevent.joinall([gevent.spawn(user, i) for i in range(users)], raise_error=True)
+print(sum(counts) / (time.monotonic() - start), sum(counts))
+"""
+
+GHC_LOOP = """\
 import sys, time
 import gevent
 from geventhttpclient import HTTPClient
@@ -87,8 +140,50 @@ def user(i):
 start = time.monotonic()
 end = start + seconds
 gevent.joinall([gevent.spawn(user, i) for i in range(users)])
-print(sum(counts) / (time.monotonic() - start))
+print(sum(counts) / (time.monotonic() - start), sum(counts))
 """
+
+MEMORY_PROBE = """\
+import sys, gc, time
+import gevent, gevent.event, psutil
+from gradual.configs.model import HTTP, RequestConfig
+from gradual.runners import HttpRunner, UserContext
+
+url, users = sys.argv[1], int(sys.argv[2])
+process = psutil.Process()
+req = RequestConfig("get", HTTP, url)
+release = gevent.event.Event()
+ready = [0]
+
+def user(i):
+    ctx = UserContext(user=i, scenario="s", phase="p")
+    runner = HttpRunner(req, ctx)
+    outcome = runner.run()  # connects, and leaves its keep-alive connection open
+    assert outcome.error_kind is None, outcome.error_message
+    ready[0] += 1
+    release.wait()  # parked like a user between requests: greenlet, runner and connection all held
+    ctx.close()
+
+def start(n):
+    ready[0] = 0
+    greenlets = [gevent.spawn(user, i) for i in range(n)]
+    deadline = time.monotonic() + 60
+    while ready[0] < n and time.monotonic() < deadline:
+        gevent.sleep(0.1)
+    assert ready[0] == n, f"only {ready[0]} of {n} users connected"
+    return greenlets
+
+warm = start(50)
+gc.collect()
+before = process.memory_info().rss
+kept = start(users)
+gc.collect()
+after = process.memory_info().rss
+print((after - before) / users)
+release.set()
+gevent.joinall(kept + warm, timeout=30)
+"""
+
 
 LOCUSTFILE = """\
 from locust import FastHttpUser, constant, task
@@ -189,8 +284,17 @@ def demo_server(core: int, workdir: Path) -> Iterator[str]:
         stop(proc)
 
 
-def run_bounded(cmd: list[str], core: int, seconds: float, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.Popen(cmd, preexec_fn=pin(core), cwd=cwd, text=True,
+@dataclass(frozen=True)
+class Measured:
+    rps: float  # requests/s over the run's wall time
+    per_cpu_s: float  # requests per second of the client's own CPU time (user + system, its children too)
+
+
+def run_bounded(cmd: list[str], core: int | None, seconds: float, cwd: Path) -> tuple[subprocess.CompletedProcess[str],
+                                                                                      float]:
+    """Run ``cmd`` pinned to ``core`` (None: any core) and kill it if it overruns; also the CPU seconds it used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(cmd, preexec_fn=pin(core) if core is not None else None, cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=seconds + OVERRUN_S)
@@ -198,10 +302,25 @@ def run_bounded(cmd: list[str], core: int, seconds: float, cwd: Path) -> subproc
         proc.kill()
         out, err = proc.communicate()
         raise RuntimeError(f"{cmd[0]} overran its time limit") from None
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err), cpu
 
 
-def bench_gradual(url: str, users: int, seconds: float, core: int, workdir: Path) -> float:
+def nginx_count(url: str) -> int | None:
+    """Requests nginx has answered so far (stub_status), or None for a server without it."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/__status", timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    return int(text.splitlines()[2].split()[2])  # "accepts handled requests" line
+
+
+def bench_gradual(url: str, users: int, seconds: float, core: int | None, workdir: Path,
+                  workers: int = 0) -> Measured:
     folder = workdir / "gradual"
     folder.mkdir()
     (folder / "requests.yaml").write_text(yaml.safe_dump({"requests": {"get": {"url": url}}}), encoding="utf-8")
@@ -211,33 +330,61 @@ def bench_gradual(url: str, users: int, seconds: float, core: int, workdir: Path
                        "phases": {"load": {"run_time": seconds, "scenarios": {"get_loop": scenario}}}}}
     (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     cmd = [sys.executable, "-m", "gradual", "run", "config.yaml", "--quiet", "--json", "summary.json"]
-    done = run_bounded(cmd, core, seconds, folder)
+    if workers:
+        cmd += ["--workers", str(workers)]
+    before = nginx_count(url)
+    done, cpu = run_bounded(cmd, core, seconds, folder)
+    after = nginx_count(url)
     if done.returncode != 0:
         raise RuntimeError(f"gradual run exited {done.returncode}: {done.stderr.strip()[-500:]}")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     [req] = summary["phases"][0]["scenarios"][0]["requests"]
     if req["failures"]:
         raise RuntimeError(f"gradual saw {req['failures']} failures: {req['errors']}")
-    return float(req["rps"])
+    if before is not None and after is not None:
+        seen = after - before - 1  # the second status read counts itself
+        verdict = "equal" if seen == req["count"] else "DIFFERENT"
+        print(f"          nginx answered {seen} requests, gradual counted {req['count']}: {verdict}")
+    return Measured(float(req["rps"]), req["count"] / cpu)
 
 
-def bench_raw(url: str, users: int, seconds: float, core: int, workdir: Path) -> float:
+def bench_loop(script: str, url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
     port = int(url.rsplit(":", 1)[1].strip("/"))
-    cmd = [sys.executable, "-c", RAW_LOOP, HOST, str(port), str(users), str(seconds)]
-    done = run_bounded(cmd, core, seconds, workdir)
+    cmd = [sys.executable, "-c", script, HOST, str(port), str(users), str(seconds)]
+    done, cpu = run_bounded(cmd, core, seconds, workdir)
     if done.returncode != 0:
-        raise RuntimeError(f"raw loop exited {done.returncode}: {done.stderr.strip()[-500:]}")
+        raise RuntimeError(f"loop exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    rps, count = done.stdout.strip().splitlines()[-1].split()
+    return Measured(float(rps), int(count) / cpu)
+
+
+def bench_httptools(url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
+    return bench_loop(HTTPTOOLS_LOOP, url, users, seconds, core, workdir)
+
+
+def bench_ghc(url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
+    return bench_loop(GHC_LOOP, url, users, seconds, core, workdir)
+
+
+def memory_per_user(url: str, users: int, core: int | None, workdir: Path) -> float:
+    cmd = [sys.executable, "-c", MEMORY_PROBE, url, str(users)]
+    done, _ = run_bounded(cmd, core, 60, workdir)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory probe exited {done.returncode}: {done.stderr.strip()[-500:]}")
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def bench_locust(url: str, users: int, seconds: float, core: int, workdir: Path) -> float:
+def bench_locust(url: str, users: int, seconds: float, core: int | None, workdir: Path,
+                 workers: int = 0) -> Measured:
     folder = workdir / "locust"
     folder.mkdir()
     (folder / "locustfile.py").write_text(LOCUSTFILE, encoding="utf-8")
     cmd = [sys.executable, "-m", "locust", "-f", "locustfile.py", "--headless", "-u", str(users), "-r", str(users),
            "-t", f"{int(seconds)}s", "--host", url.rstrip("/"), "--csv", "bench", "--only-summary",
            "--exit-code-on-error", "0"]
-    done = run_bounded(cmd, core, seconds, folder)
+    if workers:
+        cmd += ["--processes", str(workers)]
+    done, cpu = run_bounded(cmd, core, seconds, folder)
     stats = folder / "bench_stats.csv"
     if not stats.exists():
         raise RuntimeError(f"locust exited {done.returncode} without stats: {done.stderr.strip()[-500:]}")
@@ -246,34 +393,39 @@ def bench_locust(url: str, users: int, seconds: float, core: int, workdir: Path)
             if row["Name"] == "Aggregated":
                 if int(row["Failure Count"]):
                     raise RuntimeError(f"locust saw {row['Failure Count']} failures")
-                return float(row["Requests/s"])
+                return Measured(float(row["Requests/s"]), int(row["Request Count"]) / cpu)
     raise RuntimeError("no Aggregated row in locust's stats CSV")
 
 
-def locust_available() -> bool:
+def importable(name: str) -> bool:
     try:
-        import locust  # noqa: F401
+        __import__(name)
     except ImportError:
         return False
     return True
 
 
-def main() -> int:
+def main() -> int:  # noqa: C901 - one linear script
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=1, help="take turns this many times, report medians")
     parser.add_argument("--server", choices=("auto", "nginx", "demo"), default="auto")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also run gradual --workers N against locust --processes N")
+    parser.add_argument("--memory-users", type=int, default=0, help="also measure memory per user at N users")
     args = parser.parse_args()
     if not 1 <= args.users <= 1000 or not 1 <= args.seconds <= 120 or not 1 <= args.repeat <= 10:
         parser.error("keep it bounded: 1..1000 users, 1..120 seconds, 1..10 repeats")
+    if not 0 <= args.workers <= 8 or not 0 <= args.memory_users <= 15000:
+        parser.error("keep it bounded: --workers 0..8, --memory-users 0..15000")
 
     cores = sorted(os.sched_getaffinity(0))
     server_core, client_core = cores[0], cores[-1]
     if server_core == client_core:
         print("note: only one core available, client and server share it")
     print(f"users={args.users} seconds={args.seconds:g} server core={server_core} client core={client_core} "
-          f"load average={os.getloadavg()[0]:.2f}")
+          f"load average={os.getloadavg()[0]:.2f} (a shared machine: compare the ratios, not the figures)")
 
     with tempfile.TemporaryDirectory(prefix="gradual-bench-http-") as tmp:
         workdir = Path(tmp)
@@ -288,34 +440,66 @@ def main() -> int:
             server = demo_server(server_core, workdir)
             print("server: the demo target (note: no nginx; the server is the bottleneck here, so the "
                   "ratios below understate the clients' differences)")
-        measured: dict[str, list[float]] = {}
+        measured: dict[str, list[Measured]] = {}
         with server as url:
             print(f"url: {url}")
-            runs: list[tuple[str, Callable[..., float]]] = [("gradual", bench_gradual), ("raw", bench_raw)]
-            if locust_available():
+            runs: list[tuple[str, Callable[..., Measured]]] = [("gradual", bench_gradual),
+                                                           ("httptools", bench_httptools)]
+            if importable("geventhttpclient"):
+                runs.append(("ghc", bench_ghc))
+            else:
+                print("ghc: geventhttpclient not installed, skipped")
+            has_locust = importable("locust")
+            if has_locust:
                 runs.append(("locust", bench_locust))
             else:
                 print("locust: not installed, skipped (pip install locust)")
+            if args.workers:
+                others = [c for c in cores if c != server_core] or cores
+                runs.append((f"gradual-w{args.workers}", lambda *a: bench_gradual(*a[:3], None, a[4], args.workers)))
+                if has_locust:
+                    runs.append((f"locust-p{args.workers}", lambda *a: bench_locust(*a[:3], None, a[4], args.workers)))
+                print(f"--workers {args.workers}: on cores {others} (not pinned one each)")
             for turn in range(args.repeat):
                 for name, bench in runs:
                     rundir = workdir / f"{name}-{turn}"
                     rundir.mkdir()
                     try:
-                        rps = bench(url, args.users, args.seconds, client_core, rundir)
+                        got = bench(url, args.users, args.seconds, client_core, rundir)
                     except RuntimeError as exc:
                         print(f"{name}: failed: {exc}")
                         continue
-                    measured.setdefault(name, []).append(rps)
-                    print(f"{name:>8}: {rps:10.1f} requests/s", flush=True)
-        results = {name: statistics.median(values) for name, values in measured.items()}
+                    measured.setdefault(name, []).append(got)
+                    print(f"{name:>10}: {got.rps:10.1f} requests/s  {got.per_cpu_s:10.1f} requests per CPU-second",
+                          flush=True)
+            if args.memory_users:
+                rundir = workdir / "memory"
+                rundir.mkdir()
+                try:
+                    per_user = memory_per_user(url, args.memory_users, client_core, rundir)
+                    print(f"memory: {per_user / 1024:.1f} KB per user at {args.memory_users} users "
+                          "(RSS growth with each user's greenlet, runner and open keep-alive connection)")
+                except RuntimeError as exc:
+                    print(f"memory: failed: {exc}")
+        results = {name: Measured(statistics.median(m.rps for m in values),
+                                  statistics.median(m.per_cpu_s for m in values))
+                   for name, values in measured.items()}
         if args.repeat > 1:
             for name, value in results.items():
-                print(f"{name:>8}: {value:10.1f} requests/s (median of {len(measured[name])})")
+                spread = f"{min(m.rps for m in measured[name]):.0f}..{max(m.rps for m in measured[name]):.0f}"
+                print(f"{name:>10}: {value.rps:10.1f} requests/s (median of {len(measured[name])}, range {spread})"
+                      f"  {value.per_cpu_s:10.1f} requests per CPU-second")
 
+    # Per CPU-second is the figure to compare on a shared machine: requests/s follows whatever else runs.
     gradual = results.get("gradual")
-    for other in ("raw", "locust"):
+    for other in ("locust", "ghc", "httptools"):
         if gradual and results.get(other):
-            print(f"gradual/{other}: {gradual / results[other]:.2f}")
+            print(f"gradual/{other}: {gradual.per_cpu_s / results[other].per_cpu_s:.2f} per CPU-second, "
+                  f"{gradual.rps / results[other].rps:.2f} requests/s")
+    many, locusts = results.get(f"gradual-w{args.workers}"), results.get(f"locust-p{args.workers}")
+    if args.workers and many and locusts:
+        print(f"gradual --workers {args.workers} / locust --processes {args.workers}: "
+              f"{many.per_cpu_s / locusts.per_cpu_s:.2f} per CPU-second, {many.rps / locusts.rps:.2f} requests/s")
     return 0 if gradual else 1
 
 

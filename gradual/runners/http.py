@@ -70,11 +70,15 @@ class HttpRunner(RequestRunner):
         self._timeout = request.timeout
         self._connect_timeout = request.connect_timeout
 
+        self._conn: HttpConnection | None = None
+
     def _connect(self) -> HttpConnection:
         return HttpConnection(self._endpoint)
 
     def run(self) -> Outcome:
-        conn = self.ctx.http_client(self._endpoint, self._connect)
+        conn = self._conn
+        if conn is None:  # looked up once: hashing the endpoint on every request shows in profiles
+            conn = self._conn = self.ctx.http_client(self._endpoint, self._connect)
         try:
             response = conn.request(self._wire, head=self._head, keep_body=self.keep_body,
                                     timeout=self._timeout, connect_timeout=self._connect_timeout)
@@ -86,4 +90,5 @@ class HttpRunner(RequestRunner):
         return Outcome(status, response.nbytes, None, None, response)
 
     def close(self) -> None:
+        self._conn = None
         self.ctx.drop_http_client(self._endpoint)

@@ -47,6 +47,10 @@ class HttpFailure(Exception):
         self.message = message
 
 
+class _Deadline(Exception):
+    """Thrown into a greenlet by its request's timer: the request's ``timeout`` has passed."""
+
+
 class _NoAnswer(Exception):
     """The connection ended before any byte of the answer arrived (the one case that may be retried)."""
 
@@ -161,6 +165,7 @@ class HttpConnection:
         self._parser: Any = None
         self._tls_session: Any = None
         self._context = tls_context(endpoint.verify, endpoint.ca_file) if endpoint.tls else None
+        self._loop = gevent.get_hub().loop
         self._reset_response(False, False)
 
     # -- httptools protocol ------------------------------------------------------------------------------
@@ -215,8 +220,12 @@ class HttpConnection:
 
         ``timeout`` bounds everything (connect, send, the full response); ``connect_timeout`` the connect alone.
         """
-        # A new Timeout each time: a gevent Timeout restarted after cancel() keeps its first deadline.
-        deadline = gevent.Timeout.start_new(timeout) if timeout is not None else None
+        # A bare loop timer that throws _Deadline into this greenlet: a third of a gevent.Timeout's cost, which
+        # showed in profiles. A new one each time: a gevent timer restarted after stop() keeps its old deadline.
+        deadline = None
+        if timeout is not None:
+            deadline = self._loop.timer(timeout)
+            deadline.start(gevent.getcurrent().throw, _Deadline)
         try:
             for attempt in (0, 1):
                 reused = self._sock is not None and self._alive()
@@ -231,9 +240,7 @@ class HttpConnection:
                         raise HttpFailure(CONNECTION, str(exc)) from None
                     self.retries += 1
             raise AssertionError("unreachable")
-        except gevent.Timeout as exc:
-            if exc is not deadline:
-                raise
+        except _Deadline:
             self.close()
             raise HttpFailure(TIMEOUT, f"no complete response within {timeout:g}s") from None
         except HttpFailure:
@@ -244,7 +251,7 @@ class HttpConnection:
             raise HttpFailure(*_describe(exc)) from None
         finally:
             if deadline is not None:
-                deadline.cancel()
+                deadline.close()
 
     def _alive(self) -> bool:
         """False if the server closed the idle connection (EOF, a reset, or anything sent unasked)."""
@@ -285,7 +292,10 @@ class HttpConnection:
         sock = self._sock
         self._reset_response(head, keep_body)
         try:
-            sock.sendall(data)
+            # One send() nearly always takes a whole request; sendall() costs several Python calls more.
+            sent = sock.send(data)
+            if sent < len(data):
+                sock.sendall(memoryview(data)[sent:])
         except OSError as exc:
             if exc.errno in _NO_ANSWER_ERRNOS:
                 raise _NoAnswer(f"connection closed while sending: {_strerror(exc)}") from None

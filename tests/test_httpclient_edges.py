@@ -277,3 +277,13 @@ def test_gradual_run_against_a_server_that_closes_kept_alive_connections_counts_
     assert closer["count"] > 50 and closer["failures"] == 0
     assert idler["count"] > 50 and idler["failures"] == 0
     assert edge.counts == {"GET /close-after": closer["count"], "GET /idle-close": idler["count"]}
+
+
+def test_the_deadline_counts_from_now_even_when_the_event_loop_clock_is_stale(edge: EdgeServer) -> None:
+    # A greenlet that ran without yielding leaves the loop's cached clock behind; a deadline counted from that
+    # clock would expire at once. (time.sleep blocks the hub, as a long CPU-bound stretch would.)
+    client = Client(f"{edge.url}/ok", timeout=0.5)
+    _ok(client.run(1))
+    time.sleep(0.8)
+    _ok([client.runner.run() for _ in range(3)])  # no gevent.Timeout around them: it would refresh the clock
+    client.close()

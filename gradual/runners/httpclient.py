@@ -221,11 +221,13 @@ class HttpConnection:
         ``timeout`` bounds everything (connect, send, the full response); ``connect_timeout`` the connect alone.
         """
         # A bare loop timer that throws _Deadline into this greenlet: a third of a gevent.Timeout's cost, which
-        # showed in profiles. A new one each time: a gevent timer restarted after stop() keeps its old deadline.
+        # showed in profiles. A new one each time: a libev timer restarted after stop() keeps its old deadline.
         deadline = None
         if timeout is not None:
             deadline = self._loop.timer(timeout)
-            deadline.start(gevent.getcurrent().throw, _Deadline)
+            # update=True: the loop's clock may be stale (a greenlet that ran long without yielding), and a
+            # deadline counted from it would expire early.
+            deadline.start(gevent.getcurrent().throw, _Deadline, update=True)
         try:
             for attempt in (0, 1):
                 reused = self._sock is not None and self._alive()

@@ -187,9 +187,20 @@ class Controller:
         self._connected = live
 
     def _wait(self, seconds: float) -> None:
+        """The pause between phases; each tick, observers with a ``between_phases`` are told what is left."""
         end = time.monotonic() + seconds
-        while not self.stopping and time.monotonic() < end:
-            gevent.sleep(min(0.1, end - time.monotonic()))
+        next_tick = time.monotonic()
+        while not self.stopping and (left := end - time.monotonic()) > 0:
+            if time.monotonic() >= next_tick:
+                next_tick += self.tick
+                for observer in self.observers:
+                    between = getattr(observer, "between_phases", None)
+                    if between is not None:
+                        try:
+                            between(self, left)
+                        except Exception:  # a broken display must not stop the load
+                            log.exception("observer %r failed", observer)
+            gevent.sleep(min(0.1, left))
 
     # -- one phase -------------------------------------------------------------------------------
     def _run_phase(self, index: int, phase: PhaseConfig) -> None:

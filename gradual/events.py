@@ -141,23 +141,30 @@ Arguments:
   runner       what drives the load on this node: the controller (master, local) or the engine (worker)
 """)
 
-test_start = EventHook("test_start", MASTER, """\
-The run starts: every expected worker is ready, the first phase is about to begin.
+test_start = EventHook("test_start", BOTH, """\
+The run starts. On every node, as Locust's ("fired on each node"): on the master when every expected
+worker is ready and the first phase is about to begin; on each worker when it starts its first phase
+of the run (a worker that joins mid-run fires it then).
 
-Fires on: master, local.
+Fires on: master, worker, local (once).
 Arguments:
-  environment  the master's Environment
+  environment  the node's Environment
   run          the RunConfig
 """)
 
-test_stop = EventHook("test_stop", MASTER, """\
-The run is over (all phases done, interrupted, or stopped); thresholds are judged, reports not yet written.
+test_stop = EventHook("test_stop", BOTH, """\
+The run is over. On the master (and local): all phases done, interrupted or stopped, thresholds judged,
+reports not yet written. On each worker: after its last stats batch, when the master's quit arrives
+(or the worker is shut down).
 
-Fires on: master, local.
+Fires on: master, worker, local (once).
 Arguments:
-  environment  the master's Environment
+  environment  the node's Environment
   run          the RunConfig
-  result       master.controller.RunResult: stats (RunStats), phases, verdicts, interrupted, stop_reason
+  result       master, local: master.controller.RunResult (stats, phases, verdicts, interrupted,
+               stop_reason); worker: None
+  stats        gradual.stats.RunStats: the merged run's on the master and in local mode, this worker's
+               own totals on a worker (stats.totals().count is what it sent), every batch included
 """)
 
 phase_start = EventHook("phase_start", BOTH, """\
@@ -252,15 +259,18 @@ Arguments:
   data         the dict report_to_master listeners filled on that worker
 """)
 
-quitting = EventHook("quitting", MASTER, """\
-The run is over and its summary built; reports are written after this event, the process exits after.
-Set environment.process_exit_code to change the exit code (the summary's run.exit_code follows).
+quitting = EventHook("quitting", BOTH, """\
+The node is done with the run. On the master (and local): the summary is built; reports are written
+after this event, the process exits after. Set environment.process_exit_code to change the exit code
+(the summary's run.exit_code follows). On a worker: after test_stop, when the master's quit arrives
+(the process exits after, unless --serve keeps it for the next run).
 
-Fires on: master, local.
+Fires on: master, worker, local (once).
 Arguments:
-  environment  the master's Environment (process_exit_code is None unless a listener set it)
-  exit_code    the exit code gradual would use
-  summary      the summary dict (schema gradual.summary/1)
+  environment  the node's Environment (process_exit_code is None unless a listener set it; on a worker
+               setting it changes nothing: the master decides the run's exit code)
+  exit_code    the exit code gradual would use (a worker: the master's, None if it never heard it)
+  summary      the summary dict (schema gradual.summary/1) on the master and local; None on a worker
 """)
 
 

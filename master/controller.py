@@ -162,7 +162,7 @@ class Controller:
             interrupted=self._interrupted, verdicts=verdicts, aborted_by=self.aborted_by,
             stop_reason=self._stop[0] if self._stop else None, stop_exit_code=self._stop[1] if self._stop else None,
         )
-        self._fire(event_hooks.test_stop, run=self.run, result=result)
+        self._fire(event_hooks.test_stop, run=self.run, result=result, stats=self.stats)
         return result
 
     def _fire(self, hook: event_hooks.EventHook, **kwargs: Any) -> None:

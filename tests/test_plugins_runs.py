@@ -59,8 +59,9 @@ def _check_master_side(rec: dict[str, Any], role: str, served: int, workers: lis
     assert args["init"][0]["role"] == role and args["init"][0]["env_role"] == role
     assert args["init"][0]["keys"] == ["environment", "role", "runner"]
     assert args["test_start"][0]["keys"] == ["environment", "run"]
-    assert args["test_stop"][0]["keys"] == ["environment", "result", "run"]
+    assert args["test_stop"][0]["keys"] == ["environment", "result", "run", "stats"]
     assert args["test_stop"][0]["result_interrupted"] is False
+    assert args["test_stop"][0]["stats_count"] == served
     assert args["quitting"][0]["keys"] == ["environment", "exit_code", "summary"]
     assert args["quitting"][0]["exit_code"] == 0
 
@@ -137,8 +138,17 @@ def test_two_workers_fire_request_events_on_the_workers_and_the_rest_on_the_mast
         assert [(a["phase"], a["index"], a["role"]) for a in args["phase_start"]] == [
             ("warm", 0, "worker"), ("load", 1, "worker")]
         assert [(a["phase"], a["duration_s"]) for a in args["phase_stop"]] == [("warm", None), ("load", None)]
-        for name in ("test_start", "test_stop", "spawning_complete", "worker_connect", "worker_report", "quitting"):
+        for name in ("spawning_complete", "worker_connect", "worker_report"):
             assert name not in counts, name
+        # Locust's "fired on each node": the run's start, stop and quitting on every worker too, once each;
+        # a worker's test_stop sees its own totals, the master's result and summary are not there.
+        assert [counts.get(n) for n in ("test_start", "test_stop", "quitting")] == [1, 1, 1]
+        assert args["test_start"][0]["keys"] == ["environment", "run"]
+        assert args["test_stop"][0]["keys"] == ["environment", "result", "run", "stats"]
+        assert args["test_stop"][0]["result_interrupted"] is None
+        assert args["test_stop"][0]["stats_count"] == counts["request"]
+        assert args["quitting"][0]["keys"] == ["environment", "exit_code", "summary"]
+        assert args["quitting"][0]["exit_code"] == 0
         _check_worker_side(worker, "worker")
         assert master["received"][worker["worker_id"]] == counts["request"]
     assert sum(w["counts"]["request"] for w in roles["worker"]) == served

@@ -178,7 +178,7 @@ GOOD = """\
 
     class Counter(EventPlugin):
         name = "counter"
-        event = "test_start"
+        event = "spawning_complete"
 
         def initialize(self):
             self.seen = []
@@ -216,12 +216,13 @@ def test_plugins_go_through_resolved_initialized_loaded_closed(tmp_path: Path) -
     assert recs["counter"].runs_on == MASTER, "an EventPlugin runs where its event fires"
     counter, ticker = recs["counter"].plugin, recs["ticker"].plugin
     assert counter.env is env and counter.options == {}
-    events.test_start.fire(environment=env, run=run)
+    events.spawning_complete.fire(environment=env, phase="p", scenario="s", user_count=1, final=True)
     gevent.sleep(0.05)
-    assert counter.seen == [{"environment": env, "run": run}] and ticker.ticks > 0
+    assert counter.seen == [{"environment": env, "phase": "p", "scenario": "s", "user_count": 1, "final": True}]
+    assert ticker.ticks > 0
     env.close()
     assert {rec.state for rec in recs.values()} == {"closed"}
-    assert not events.test_start.listeners and ticker.greenlet.dead
+    assert not events.spawning_complete.listeners and ticker.greenlet.dead
 
 
 def test_a_worker_skips_master_plugins_and_the_master_skips_worker_plugins(tmp_path: Path) -> None:

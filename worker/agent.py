@@ -55,6 +55,7 @@ from gradual import __version__
 from gradual.plan import Batch
 from gradual.plugins.runtime import WorkerPlugins, report_to_master
 from gradual.runners.engine import Engine
+from gradual.stats import RunStats
 
 from .bundle import BundleLoadError, LoadedBundle
 
@@ -107,6 +108,7 @@ class Agent:
         self._process.cpu_percent(None)
         self.drops = DropLog(log)
         self.plugins = WorkerPlugins(self.worker_id, notify=self._notice)
+        self.run_stats = RunStats()  # this worker's own totals of the run: what test_stop shows its listeners
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.IDENTITY, self.worker_id.encode())
@@ -126,6 +128,7 @@ class Agent:
             log.info("quitting (exit code %d)", self.exit_code)
             self._stop_load(0.0)
             self._flush()
+            self._end_run(self.exit_code)
             self.plugins.close()  # after the last batch, so a sink sees every record
             self._send(Bye("quit"))
             gevent.killall(greenlets, block=True)
@@ -218,7 +221,7 @@ class Agent:
         elif isinstance(msg, Quit):
             if self.serve:
                 log.info("run over (exit code %d): waiting for the next one", msg.exit_code)
-                self._reset()
+                self._reset(msg.exit_code)
             else:
                 self.shutdown(msg.exit_code)
         # Heartbeat: last_master is already updated.
@@ -271,6 +274,7 @@ class Agent:
             self.bundle.remove()
         self.bundle = loaded
         self.engine = engine
+        self.run_stats = RunStats()
         self.phases_started.clear()
         self.state = "ready"
         log.info("bundle loaded (sha256 %s): %r, %d phase(s)", digest[:12], loaded.run.name, len(loaded.run.phases))
@@ -295,6 +299,8 @@ class Agent:
         rejoin = phase in self.phases_started
         log.info("phase %s %s", phase, "rejoined" if rejoin else "started")
         self.engine.start_phase(phase, keep_origin=rejoin)
+        if not self.phases_started:
+            self.plugins.test_start()
         if phase not in self.phases_started:
             self.plugins.phase_start(phase)
         self.phases_started.add(phase)
@@ -362,6 +368,7 @@ class Agent:
         self._sent_users = dict(batch.users)
         self.seq += 1
         wire = batch.to_wire()
+        self.run_stats.merge(batch)  # after to_wire: merging may adopt the batch's histograms
         self.unacked.append((self.seq, wire, time.monotonic()))
         if self.welcomed:
             self._send(Stats(self.seq, wire))
@@ -378,10 +385,16 @@ class Agent:
         if self.engine is not None:
             self.engine.stop_all(timeout)
 
-    def _reset(self) -> None:
+    def _end_run(self, exit_code: int | None) -> None:
+        """test_stop (with this worker's totals) and quitting, on this node, once per run."""
+        self.plugins.test_stop(self.run_stats)
+        self.plugins.quitting(exit_code)
+
+    def _reset(self, exit_code: int | None = None) -> None:
         """Forget the run (serve mode between runs, or a new master)."""
         self._stop_load(0.0)
         self._flush()
+        self._end_run(exit_code)
         self.plugins.close()
         if self.bundle is not None:
             self.bundle.remove()

@@ -57,7 +57,7 @@ class EventPlugin(Plugin):
     """A plugin that handles one event: ``handle_event(**kwargs)`` is added as a listener of ``event``.
 
     Its ``runs_on`` defaults to where the event fires: request and report_to_master on workers,
-    test_start/stop, worker_* and quitting on the master, init and phase_* on both.
+    spawning_complete and worker_* on the master; init, test_start/stop, phase_* and quitting on both.
     """
 
     event: ClassVar[str] = ""  # an event name of gradual.events, e.g. "request"

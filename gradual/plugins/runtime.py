@@ -90,6 +90,7 @@ class WorkerPlugins:
         self.notify = notify
         self.env: Environment | None = None
         self.problems: list[str] = []
+        self._started = self._stopped = self._quit = False  # test_start / test_stop / quitting fired this run
 
     def start(self, run: Any, options: Mapping[str, Any] | None, engine: Any) -> str | None:
         """Load the run's plugins for the worker role; the failure of a required plugin, else None."""
@@ -106,7 +107,26 @@ class WorkerPlugins:
             env.close()
             return fatal
         self.env = env
+        self._started = self._stopped = self._quit = False
         return None
+
+    def test_start(self) -> None:
+        """The run starts on this worker (its first phase of the bundle): Locust fires test_start on each node."""
+        if self.env is not None and not self._started:
+            self._started = True
+            events.test_start.fire(environment=self.env, run=self.env.run)
+
+    def test_stop(self, stats: Any) -> None:
+        """The run is over on this worker: ``stats`` holds its own totals, every batch it sent included."""
+        if self.env is not None and self._started and not self._stopped:
+            self._stopped = True
+            events.test_stop.fire(environment=self.env, run=self.env.run, result=None, stats=stats)
+
+    def quitting(self, exit_code: int | None) -> None:
+        """The worker leaves the run (the master's exit code, None when it never heard it)."""
+        if self.env is not None and not self._quit:
+            self._quit = True
+            events.quitting.fire(environment=self.env, exit_code=exit_code, summary=None)
 
     def phase_start(self, phase: str) -> None:
         if self.env is not None and (events.phase_start.listeners):

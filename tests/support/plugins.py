@@ -86,7 +86,9 @@ class EventRecorder(Plugin):
                 self.received[kwargs["worker_id"]] = self.received.get(kwargs["worker_id"], 0) + n
                 sample["data_keys"] = sorted(kwargs["data"])
             if name == "test_stop":
-                sample["result_interrupted"] = kwargs["result"].interrupted
+                result = kwargs["result"]
+                sample["result_interrupted"] = None if result is None else result.interrupted
+                sample["stats_count"] = kwargs["stats"].totals().count
             samples = self.args.setdefault(name, [])
             if len(samples) < KEEP:
                 samples.append(sample)

@@ -202,7 +202,7 @@ def test_capacity_weights_the_split_and_a_larger_stats_interval_keeps_counts_exa
 
 
 def test_worker_started_after_the_run_began_receives_load(cluster: Cluster, target: TargetProcess) -> None:
-    config = write_recording_config(cluster.folder, {"min_concurrency": 4, "max_concurrency": 4}, run_time=5)
+    config = write_recording_config(cluster.folder, {"min_concurrency": 4, "max_concurrency": 4}, run_time=8)
     target.reset()
     master = cluster.master(config, 2)
     cluster.worker("w1")

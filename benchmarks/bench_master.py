@@ -8,10 +8,18 @@ against the K/s expected, and a reference measured in the same run: the CPU of a
 same msgpack unpackb calls on the same frames per second, so the master/bare ratio means something on
 a noisy shared machine. Target (issue): 1,000 workers at one batch a second with at most 50% of a core.
 
+With --dashboards N the master also serves its HTTP API and the benchmark measures three windows of
+--seconds each: no dashboard open, N open (each a child process reading /events, the live dashboard's
+Server-Sent Events, as a browser does), none again; it prints the master's CPU with N dashboards
+against the mean of the two windows without (target of the dashboard issue: at most +5 points of one
+core for 2 dashboards, 1,000 workers and 50 request keys).
+
 Run:  python benchmarks/bench_master.py --workers 100
       python benchmarks/bench_master.py                      # 1,000 workers, 4 simulator processes
+      python benchmarks/bench_master.py --keys 50 --dashboards 2   # the dashboards' cost
       python benchmarks/bench_master.py --profile /tmp/master.txt   # + py-spy profile of the master
-Every socket is on 127.0.0.1; nothing sends HTTP; every child process is ended by pid on exit.
+Every socket is on 127.0.0.1; nothing sends HTTP but the dashboards' reads of the master's own API;
+every child process is ended by pid on exit.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import os
 import random
 import re
 import resource
+import select
 import selectors
 import shutil
 import signal
@@ -46,12 +55,18 @@ REQUESTS = ["get_user", "list_products", "get_product", "create_order", "search"
 BATCH_VARIANTS = 8  # distinct pre-built batches per process, reused with increasing seq
 TARGET_CPU = 50.0  # % of one core, for TARGET_WORKERS workers
 TARGET_WORKERS = 1000
+TARGET_DASHBOARD_POINTS = 5.0  # % of one core that N=2 open dashboards may add
 SIM_TICK = 0.5  # seconds between a simulator's progress lines
 SIM_SLOT = 0.02  # a simulator wakes at most this often: sends due by then go out together, spread 20 ms apart
 HOST = "127.0.0.1"
 
 
 # -- realistic batches ------------------------------------------------------------------------------
+
+
+def key_names(keys: int) -> list[str]:
+    """The request names of `keys` request keys: REQUESTS, then REQUESTS again with a suffix."""
+    return [REQUESTS[k % len(REQUESTS)] + ("" if k < len(REQUESTS) else f"_{k}") for k in range(keys)]
 
 
 def build_batches(
@@ -73,8 +88,7 @@ def build_batches(
         rnd = random.Random(seed * 1000 + j)
         rec = Recorder(lambda: 0.0)
         rec.set_phase_origin(PHASE, 0.0)
-        slots = [rec.slot(PHASE, SCENARIO, REQUESTS[k % len(REQUESTS)] + ("" if k < len(REQUESTS) else f"_{k}"),
-                          expected_response_time=0.5) for k in range(keys)]
+        slots = [rec.slot(PHASE, SCENARIO, name, expected_response_time=0.5) for name in key_names(keys)]
         for slot in slots:
             for i in range(rps * seconds):  # a batch covers `seconds` of load (--stats-interval)
                 latency_ns = int(rnd.lognormvariate(math.log(20e6), 0.6))
@@ -348,11 +362,14 @@ class Bench:
         self.others: list[subprocess.Popen[bytes]] = []
         self.sel = selectors.DefaultSelector()
         self.port = args.port or free_port()
+        self.http_port = free_port() if args.dashboards else 0
+        self.dashboards: list[subprocess.Popen[bytes]] = []
 
     # -- processes -------------------------------------------------------------------------------
     def write_config(self) -> Path:
         a = self.args
-        run_time = a.settle + a.seconds + a.bare_seconds + (a.profile_seconds if a.profile else 0) + 10
+        windows = 3 if a.dashboards else 1
+        run_time = a.settle + windows * a.seconds + a.bare_seconds + (a.profile_seconds if a.profile else 0) + 10
         # A few thousand users in all, reached by doubling each second: the ramp is over before the
         # window opens, so the window sees steady state only.
         users_max = max(a.users, a.workers)
@@ -360,7 +377,7 @@ class Bench:
         (self.tmp / "config.yaml").write_text(CONFIG.format(
             phase=PHASE, run_time=run_time, scenario=SCENARIO, users_min=users_min, users_max=users_max))
         (self.tmp / "requests.yaml").write_text(
-            "requests:\n" + "".join(REQUEST.format(name=n) for n in REQUESTS))
+            "requests:\n" + "".join(REQUEST.format(name=n) for n in key_names(max(a.keys, len(REQUESTS)))))
         return self.tmp / "config.yaml"
 
     def start_master(self) -> None:
@@ -374,8 +391,8 @@ class Bench:
         else:
             cmd += ["-m", "gradual"]
         cmd += ["master", str(config), "--expect-workers", str(a.workers), "--bind", HOST,
-                "--port", str(self.port), "--quiet", "--expect-workers-timeout", "120", "--http-port", "0",
-                "--stats-interval", str(a.stats_interval)]
+                "--port", str(self.port), "--quiet", "--expect-workers-timeout", "120",
+                "--http-port", str(self.http_port), "--stats-interval", str(a.stats_interval)]
         self.master_log = open(self.tmp / "master.log", "wb")  # closed in cleanup()
         self.master = subprocess.Popen(cmd, stdout=self.master_log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
@@ -405,6 +422,42 @@ class Bench:
             os.set_blocking(proc.stdout.fileno(), False)
             self.sel.register(proc.stdout, selectors.EVENT_READ, child)
             self.children.append(child)
+
+    def open_dashboards(self, n: int) -> None:
+        url = f"http://{HOST}:{self.http_port}/events"
+        for _ in range(n):
+            self.dashboards.append(subprocess.Popen(
+                [sys.executable, __file__, "--_sse", url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, start_new_session=True))
+
+    def wait_dashboards(self, timeout: float = 60.0) -> None:
+        """Until every reader has its first event (the history), reading the simulators meanwhile."""
+        waiting = list(self.dashboards)
+        deadline = time.monotonic() + timeout
+        while waiting:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{len(waiting)} dashboard reader(s) got no event within {timeout:g} s")
+            ready, _, _ = select.select([p.stdout for p in waiting], [], [], 0)
+            for proc in [p for p in waiting if p.stdout in ready]:
+                assert proc.stdout is not None
+                proc.stdout.readline()
+                waiting.remove(proc)
+            self.pump(0.1)
+
+    def close_dashboards(self) -> list[dict[str, Any]]:
+        """Stop the readers; each prints what it read (ticks, bytes, seconds)."""
+        out = []
+        for proc in self.dashboards:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                stdout, _ = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                stdout, _ = proc.communicate()
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(stdout.decode().strip().splitlines()[-1]))
+        self.dashboards = []
+        return out
 
     def check_master(self) -> None:
         assert self.master is not None
@@ -455,6 +508,11 @@ class Bench:
         return time.monotonic() - start
 
     def cleanup(self) -> None:
+        if self.dashboards:
+            self.close_dashboards()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
         procs = [c.proc for c in self.children] + self.others + ([self.master] if self.master else [])
         for p in procs:
             if p.poll() is None:
@@ -596,6 +654,30 @@ class Bench:
         return len(re.findall(r"worker \S+ lost", (self.tmp / "master.log").read_text(errors="replace")))
 
 
+def sse_reader(url: str) -> int:
+    """A dashboard as the master sees one: reads /events until SIGTERM, then prints what it read."""
+    import urllib.request
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    ticks = size = 0
+    t0 = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            for line in resp:
+                if not size:
+                    print(json.dumps({"connected": True}), flush=True)
+                size += len(line)
+                if line.startswith(b"event: tick"):
+                    ticks += 1
+    except KeyboardInterrupt:
+        pass
+    print(json.dumps({"ticks": ticks, "bytes": size, "seconds": time.monotonic() - t0}), flush=True)
+    return 0
+
+
 def summarise_collapsed(path: Path, top: int = 15) -> None:
     """Self and inclusive sample shares per function from py-spy's collapsed ("raw") stacks."""
     own: Counter[str] = Counter()
@@ -650,10 +732,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--master-patch", metavar="FILE", help="Python file the master runs before starting (to measure "
                    "a monkey-patched optimisation without editing the tree)")
     p.add_argument("--keep", action="store_true", help="keep the master and simulator logs")
+    p.add_argument("--dashboards", type=int, default=0, metavar="N",
+                   help="also measure the master with N live dashboards reading its /events (default 0: HTTP API off)")
     p.add_argument("--_sim", help=argparse.SUPPRESS)
+    p.add_argument("--_sse", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a._sim:
         return simulate(json.loads(a._sim))
+    if a._sse:
+        return sse_reader(a._sse)
     if a.workers < 1 or a.procs < 1 or a.seconds < 1:
         p.error("--workers, --procs and --seconds must be at least 1")
     if a.cprofile and a.master_patch:
@@ -684,6 +771,18 @@ def main(argv: list[str] | None = None) -> int:
         bench.pump(a.settle)
         print(f"measuring the master for {a.seconds:g} s ...", flush=True)
         r = bench.measure()
+        dash: dict[str, Any] | None = None
+        if a.dashboards:
+            bench.open_dashboards(a.dashboards)
+            bench.wait_dashboards()
+            bench.pump(2.0)  # past the history they get first
+            print(f"measuring the master for {a.seconds:g} s with {a.dashboards} dashboard(s) open ...", flush=True)
+            with_dash = bench.measure()
+            readers = bench.close_dashboards()
+            bench.pump(2.0)
+            print(f"measuring the master for {a.seconds:g} s with none again ...", flush=True)
+            after = bench.measure()
+            dash = {"with": with_dash, "after": after, "readers": readers}
         bare = bench.bare_reference()
         if a.profile:
             bench.profile()
@@ -730,6 +829,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"verdict (linear estimate)   {verdict}: {scaled:.0f}% at {TARGET_WORKERS} workers "
               f"(target <= {TARGET_CPU:.0f}%); pessimistic below {TARGET_WORKERS} (fewer messages per wake-up): "
               f"run --workers {TARGET_WORKERS} for the real figure")
+    if dash is not None:
+        base = (r["cpu"] + dash["after"]["cpu"]) / 2
+        added = dash["with"]["cpu"] - base
+        readers = dash["readers"]
+        rates = ", ".join(f"{d['ticks'] / d['seconds']:.2f} frames/s {d['bytes'] / d['seconds'] / 1024:.0f} KiB/s"
+                          for d in readers if d.get("seconds"))
+        print(f"no dashboard                {r['cpu']:.1f}% then {dash['after']['cpu']:.1f}% of one core "
+              f"(mean {base:.1f}%)")
+        print(f"{a.dashboards} dashboard(s) open         {dash['with']['cpu']:.1f}% of one core: "
+              f"{added:+.1f} points; acked/s {dash['with']['acks_per_s']:.1f}")
+        print(f"  each dashboard read       {rates or 'nothing'}")
+        ok = added <= TARGET_DASHBOARD_POINTS and all(d.get("ticks", 0) > 0 for d in readers) and len(readers) == \
+            a.dashboards
+        print(f"dashboards verdict          {'PASS' if ok else 'FAIL'}: target <= +{TARGET_DASHBOARD_POINTS:g} points "
+              f"of one core for {a.dashboards} open, every one receiving frames")
+        if not ok:
+            verdict = "FAIL"
     if a.cprofile and Path(a.cprofile).exists():
         print_cprofile(Path(a.cprofile))
     return 0 if verdict == "PASS" else 1

@@ -114,13 +114,14 @@ def status(controller: Any) -> dict[str, Any]:
 
 
 class HttpApi:
-    def __init__(self, controller: Any, host: str, port: int) -> None:
+    def __init__(self, controller: Any, host: str, port: int, token: Any = None) -> None:
+        """``token``: the master's API token (``allows(environ)``); control requests must carry it then."""
         self.controller = controller
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(StatsCollector(controller))  # type: ignore[arg-type]
         self.live = LiveView(controller)
         controller.observers.append(self.live)
-        self.guard = ControlGuard()
+        self.guard = ControlGuard(token)
         self.routes: dict[str, Route] = {
             "/": self._dashboard,
             "/events": lambda env: (200, "text/event-stream", self.live.stream()),

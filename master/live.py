@@ -72,10 +72,16 @@ class LiveView:
 
     # -- the observer --------------------------------------------------------------------------
     def update(self, controller: Any) -> None:
+        """Points always (a page opened later gets them); the table, verdicts and the rest only while a
+        page is open: a page that opens gets them fresh in its first event."""
         self._tick += 1
         new_series_from = len(self.series)
         new_points_from = len(self.points)
         self._emit_seconds()
+        self._track_errors()
+        if not self._queues:
+            self.latest = None
+            return
         frame = self.state_frame()
         self.latest = frame
         out = dict(frame, series=self.series[new_series_from:], points=self.points[new_points_from:])
@@ -254,8 +260,8 @@ class LiveView:
                         "problems": list(view.problems)})
         return out
 
-    def _latest_errors(self) -> list[dict[str, Any]]:
-        """The errors whose count grew most recently first (then the most frequent), at most MAX_ERRORS."""
+    def _track_errors(self) -> None:
+        """Note the tick at which each error's count last grew."""
         stats = self.controller.stats
         seen = self._errors
         for key in stats.keys():
@@ -265,13 +271,18 @@ class LiveView:
                 old = seen.get(k)
                 if old is None or old[0] != n:
                     seen[k] = (n, self._tick)
-        top = sorted(seen.items(), key=lambda kv: (-kv[1][1], -kv[1][0]))[:MAX_ERRORS]
+
+    def _latest_errors(self) -> list[dict[str, Any]]:
+        """The errors whose count grew most recently first (then the most frequent), at most MAX_ERRORS."""
+        top = sorted(self._errors.items(), key=lambda kv: (-kv[1][1], -kv[1][0]))[:MAX_ERRORS]
         return [{"kind": k[3], "message": k[4], "count": n, "where": f"{k[0]} / {k[1]} / {k[2]}"}
                 for k, (n, _) in top]
 
     # -- streams ---------------------------------------------------------------------------------
     def init_event(self) -> bytes:
         c = self.controller
+        if self.latest is None and c.phases and self.ended is None:
+            self.latest = self.state_frame()
         return sse("init", {
             "run": dict(self.run_info, started_at=round(c.started_at * 1000) if c.started_at else None),
             "plan": self.plan, "series": self.series, "points": self.points, "latest": self.latest,

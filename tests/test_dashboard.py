@@ -249,3 +249,23 @@ def test_control_requests_need_loopback_the_header_and_the_same_origin(environ: 
                                                                        allowed: bool) -> None:
     # The peer address cannot be anything but loopback in a test run, so the rule is checked on environs.
     assert (ControlGuard().refuse(environ) is None) is allowed
+
+
+class _Token:
+    """Stands in for the master's API token (master/api_token.py of the trusted-cluster work, which is
+    not on this branch yet): ControlGuard only calls allows(environ)."""
+
+    def allows(self, environ: dict[str, str]) -> bool:
+        return environ.get("HTTP_AUTHORIZATION") == "Bearer s3cret-s3cret-s3cret"
+
+
+@pytest.mark.parametrize(("auth", "expected"), [
+    ("Bearer s3cret-s3cret-s3cret", None), ("Bearer wrong", 401), (None, 401),
+], ids=["right-token", "wrong-token", "no-token"])
+def test_with_a_token_control_requests_need_it_too(auth: str | None, expected: int | None) -> None:
+    environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_GRADUAL_CONTROL": "1"}
+    if auth:
+        environ["HTTP_AUTHORIZATION"] = auth
+    refused = ControlGuard(_Token()).refuse(environ)
+    assert (refused and refused[0]) == expected
+    assert ControlGuard(_Token()).refuse({**environ, "REMOTE_ADDR": "192.0.2.1"}) is not None

@@ -208,15 +208,27 @@
   });
   source.onerror = function () { if (!ended) link(false, "reconnecting…"); };
 
-  $("stop").addEventListener("click", function () {
-    if (!window.confirm("Stop the run? The summary and reports are still written.")) return;
-    $("stop").disabled = true;
-    fetch("api/stop", {method: "POST", headers: {"X-Gradual-Control": "1"}}).then(function (r) {
+  // The master's API token, when it has one: from the URL's fragment (#token=..., never sent to a
+  // server) or asked for once the master says it needs it.
+  var token = (/(?:^#|&)token=([^&]+)/.exec(window.location.hash) || [])[1] || null;
+  function stop(asked) {
+    var headers = {"X-Gradual-Control": "1"};
+    if (token) headers.Authorization = "Bearer " + decodeURIComponent(token);
+    fetch("api/stop", {method: "POST", headers: headers}).then(function (r) {
       return r.json().then(function (body) {
+        if (r.status === 401 && !asked) {
+          var given = window.prompt("The master's API token (printed when it started):");
+          if (given) { token = encodeURIComponent(given.trim()); stop(true); return; }
+        }
         $("control-msg").textContent = r.ok ? "stopping…" : "refused: " + (body.error || r.status);
         if (!r.ok) $("stop").disabled = false;
       });
     }).catch(function (e) { $("control-msg").textContent = "failed: " + e; $("stop").disabled = false; });
+  }
+  $("stop").addEventListener("click", function () {
+    if (!window.confirm("Stop the run? The summary and reports are still written.")) return;
+    $("stop").disabled = true;
+    stop(false);
   });
   // The charts' model, read-only, for whoever inspects the page (the tests do).
   window.GradualLive = {model: model};

@@ -455,11 +455,11 @@ def main() -> int:  # noqa: C901 - one linear script
             else:
                 print("locust: not installed, skipped (pip install locust)")
             if args.workers:
-                others = [c for c in cores if c != server_core] or cores
                 runs.append((f"gradual-w{args.workers}", lambda *a: bench_gradual(*a[:3], None, a[4], args.workers)))
                 if has_locust:
                     runs.append((f"locust-p{args.workers}", lambda *a: bench_locust(*a[:3], None, a[4], args.workers)))
-                print(f"--workers {args.workers}: on cores {others} (not pinned one each)")
+                print(f"--workers {args.workers}: gradual's and Locust's processes are not pinned (any core, the "
+                      "server's too)")
             for turn in range(args.repeat):
                 for name, bench in runs:
                     rundir = workdir / f"{name}-{turn}"

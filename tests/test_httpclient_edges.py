@@ -115,18 +115,19 @@ def test_connection_close_header_closes_and_the_next_request_reconnects(edge: Ed
     client.close()
 
 
-def test_head_and_304_with_content_length_are_complete_at_their_headers(edge: EdgeServer) -> None:
+def test_head_204_and_304_with_content_length_are_complete_at_their_headers(edge: EdgeServer) -> None:
     ctx = UserContext(user=0, scenario="s", phase="p")
     head = HttpRunner(RequestConfig("h", HTTP, f"{edge.url}/head", "HEAD"), ctx)
+    empty = HttpRunner(RequestConfig("e", HTTP, f"{edge.url}/no-content", "DELETE"), ctx)
     cached = HttpRunner(RequestConfig("c", HTTP, f"{edge.url}/not-modified"), ctx)
     ok = HttpRunner(RequestConfig("o", HTTP, f"{edge.url}/ok"), ctx)
     with gevent.Timeout(10):
-        outcomes = [runner.run() for _ in range(5) for runner in (head, cached, ok)]
-    assert [(o.status, o.nbytes, o.error_kind) for o in outcomes] == [(200, 0, None), (304, 0, None),
-                                                                      (200, 2, None)] * 5
-    # All fifteen on one connection: nothing after a bodiless answer was mistaken for its body.
+        outcomes = [runner.run() for _ in range(5) for runner in (head, empty, cached, ok)]
+    assert [(o.status, o.nbytes, o.error_kind) for o in outcomes] == [
+        (200, 0, None), (204, 0, None), (304, 0, None), (200, 2, None)] * 5
+    # All twenty on one connection: nothing after a bodiless answer was mistaken for its body.
     assert edge.connections == 1
-    assert edge.counts == {"HEAD /head": 5, "GET /not-modified": 5, "GET /ok": 5}
+    assert edge.counts == {"HEAD /head": 5, "DELETE /no-content": 5, "GET /not-modified": 5, "GET /ok": 5}
     ctx.close()
 
 

@@ -12,6 +12,7 @@ Paths (the answer each gives):
   /idle-close         200 with Content-Length; the server closes the connection after 50 ms idle
   /conn-close         200 with Connection: close, then close
   /head               (HEAD) 200 with Content-Length 100 and no body, keep-alive
+  /no-content         204 with Content-Length 100 and no body, keep-alive
   /not-modified       304 with Content-Length 100 and no body, keep-alive
   /continue           100 Continue, then 200 with Content-Length 2
   /chunked            chunked body of 3 chunks (10 bytes) with a trailer, keep-alive
@@ -169,6 +170,7 @@ ANSWERS: dict[str, Callable[[socket.socket], int]] = {
     "/idle-close": _idle_close,
     "/conn-close": _send(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", keep=False),
     "/head": _send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"),
+    "/no-content": _send(b"HTTP/1.1 204 No Content\r\nContent-Length: 100\r\n\r\n"),
     "/not-modified": _send(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: \"x\"\r\n\r\n"),
     "/continue": _send(b"HTTP/1.1 100 Continue\r\n\r\n" + OK),
     "/chunked": _send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"

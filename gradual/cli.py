@@ -385,14 +385,15 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
     term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
     try:
-        return _finish(controller, link, env, api, targets, console, handler, term)
+        return _finish(controller, link, env, api, targets, console, handler, term,
+                       getattr(args, "max_error_rate", 1.0))
     finally:
         if api is not None:
             api.stop()
 
 
 def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, Path], console: Any, handler: Any,
-            term: Any) -> int:
+            term: Any, max_error_rate: float = 1.0) -> int:
     """Run, then write the summary and reports; the dashboard's pages get them before the API stops."""
     from .master.link import LinkError
     from .reports.render import write_reports
@@ -408,6 +409,7 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     finally:
         handler.cancel()
         term.cancel()
+    result.max_error_rate = max_error_rate
     code = result.exit_code()
     link.close(code)
     result.workers = link.workers()
@@ -419,6 +421,9 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
         from .reports.html import render_html
 
         api.live.finish(summary, render_html(summary))
+    reason = summary["run"].get("failure_reason")
+    if reason:
+        print(f"exit 1: {reason}", file=sys.stderr)  # the last line: what a CI log shows
     return code
 
 

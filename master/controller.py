@@ -19,6 +19,7 @@ from gradual import plan
 from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
 from gradual.stats import RunStats
 from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all
+from gradual.verdict import failure_reason
 
 from .dispatch import offsets, split
 from .link import Link, WorkerView
@@ -66,14 +67,27 @@ class RunResult:
     aborted_by: Verdict | None = None
     stop_reason: str | None = None  # why stop() ended the run early (a plugin), if it did
     stop_exit_code: int | None = None  # the exit code stop() asked for
+    max_error_rate: float = 1.0  # --max-error-rate: a share of failed requests above which the run fails (1 = off)
+
+    def failure_reason(self) -> str | None:
+        """Why the run fails by its own rules (no request succeeded, --max-error-rate), or None.
+
+        Not asked of an interrupted run or one a plugin stopped with its own exit code."""
+        if self.interrupted or self.stop_exit_code is not None:
+            return None
+        totals = self.stats.totals()
+        return failure_reason(totals.count, totals.failures, totals.interrupted, self.max_error_rate)
 
     def exit_code(self) -> int:
-        """DESIGN.md's exit code for this outcome: 130 interrupted, stop()'s code, 1 a threshold failed, else 0."""
+        """DESIGN.md's exit code for this outcome: 130 interrupted, stop()'s code, 1 a threshold failed or
+        the run failed its own rules (failure_reason), else 0."""
         if self.interrupted:
             return EXIT_INTERRUPTED
         if self.stop_exit_code is not None:
             return self.stop_exit_code
         if self.aborted_by is not None or not all(v.passed for v in self.verdicts):
+            return EXIT_THRESHOLD
+        if self.failure_reason() is not None:
             return EXIT_THRESHOLD
         return EXIT_OK
 

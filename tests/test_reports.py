@@ -186,11 +186,14 @@ def test_csv_history_has_a_row_per_second_per_scenario(demo: tuple[dict[str, Any
     phase_seconds = {p["name"]: p["duration_s"] for p in summary["phases"]}
     for (phase, _), ts in seconds.items():
         assert len(ts) >= int(phase_seconds[phase])
-    # Rates are per second of coverage; a phase's sub-quarter-second tail is not plotted, so the
-    # per-second series accounts for all but those last few requests.
-    covered = sum(p["rps"] * p["window_s"] for p in summary["timeseries"])
+    # Rates are per second of coverage; a phase's sub-quarter-second tail is folded into its last row, so
+    # each scenario's per-second counts add up to its requests' totals, exactly.
     assert sum(float(r["Requests/s"]) for r in rows) == pytest.approx(sum(p["rps"] for p in summary["timeseries"]))
-    assert 0.97 * summary["totals"]["count"] <= covered <= summary["totals"]["count"] + 1
+    for phase, scen in scenarios:
+        total = sum(r["count"] for p, s, r in _requests(summary) if (p, s) == (phase, scen))
+        assert sum(int(r["Requests"]) for r in rows if (r["Phase"], r["Scenario"]) == (phase, scen)) == total
+    covered = sum(p["rps"] * p["window_s"] for p in summary["timeseries"])
+    assert covered == pytest.approx(summary["totals"]["count"], abs=0.01 * len(rows))
 
 
 def test_csv_quotes_hostile_names_and_blanks_missing_percentiles(tmp_path: Path) -> None:
@@ -340,7 +343,8 @@ def test_junit_has_a_case_per_threshold_and_per_failing_request(tmp_path: Path) 
     thresholds = summary["thresholds"]
     failing = [(p, s, r) for p, s, r in _requests(summary) if r["failures"]]
     failed_thresholds = [t for t in thresholds if t.get("passed") is False]
-    assert suite.get("tests") == str(len(thresholds) + len(failing)) == root.get("tests")
+    # One case for the run itself, one per threshold, and (thresholds given) one per failing request.
+    assert suite.get("tests") == str(1 + len(thresholds) + len(failing)) == root.get("tests")
     assert suite.get("failures") == str(len(failed_thresholds) + len(failing)) == root.get("failures")
     assert suite.get("time") == "12.500" and suite.get("timestamp") == "2025-01-02T03:04:05"
     threshold_cases = [c for c in suite.iter("testcase") if c.get("classname") == "gradual.thresholds"]
@@ -366,16 +370,21 @@ def test_junit_of_the_demo_run_matches_its_thresholds(demo: tuple[dict[str, Any]
     root = ET.parse(tmp_path / "junit.xml").getroot()
     assert_common_junit_schema(root)
     failing = [r for _, _, r in _requests(summary) if r["failures"]]
-    assert int(root.get("tests", "-1")) == len(summary["thresholds"]) + len(failing)
+    # Without thresholds every request is a case (failed when it had failures); with them, the failing ones.
+    shown = failing if summary["thresholds"] else _requests(summary)
+    assert int(root.get("tests", "-1")) == 1 + len(summary["thresholds"]) + len(shown)
     assert int(root.get("failures", "-1")) == (
         sum(1 for t in summary["thresholds"] if t.get("passed") is False) + len(failing))
 
 
-def test_junit_of_an_empty_run_is_an_empty_valid_suite(tmp_path: Path) -> None:
+def test_junit_of_an_empty_run_is_a_valid_suite_with_the_run_case(tmp_path: Path) -> None:
     JunitReporter(tmp_path / "j.xml").write(empty_summary())
     root = ET.parse(tmp_path / "j.xml").getroot()
     assert_common_junit_schema(root)
-    assert root.get("tests") == "0" and root.get("failures") == "0"
+    assert root.get("tests") == "1" and root.get("failures") == "0"
+    assert [c.get("classname") for c in root.iter("testcase")] == ["gradual.run"]
+    error = root.find("testsuite/testcase/error")  # exit 3: the run was aborted
+    assert error is not None and error.get("type") == "aborted" and root.get("errors") == "1"
 
 
 # -- HTML in a real browser ----------------------------------------------------------------------

@@ -1,22 +1,28 @@
-"""`--junit PATH`: JUnit XML for CI: a test case per threshold and one per request that had failures.
+"""`--junit PATH`: JUnit XML for CI.
 
+Test cases: one for the run itself (a <failure> when no request succeeded or the failure rate was above
+--max-error-rate, an <error> when the run was interrupted or aborted); one per threshold; and one per request, every
+request when the config has no thresholds (failed when it had failures), else only the failing ones.
 Follows the common (Jenkins/Ant) JUnit schema: <testsuites> holding one <testsuite> with tests,
-failures, errors, skipped, time, timestamp and hostname; a failed case carries a <failure>.
+failures, errors, skipped, time, timestamp and hostname (the machine that ran the test).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any
 
 from .base import Reporter
-from .fields import mappings
+from .fields import as_int, mappings
 
 THRESHOLD_CLASS = "gradual.thresholds"
 REQUEST_CLASS = "gradual.requests"
+RUN_CLASS = "gradual.run"
+EXIT_ABORTED = 3  # DESIGN.md exit codes: no workers, a bundle a worker could not load, an internal error
 # Characters XML 1.0 cannot carry at all (not even escaped); error messages can contain them.
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -33,21 +39,25 @@ class JunitReporter(Reporter):
 def build_junit(summary: dict[str, Any]) -> ET.Element:
     run = summary.get("run")
     run = run if isinstance(run, dict) else {}
-    cases = [_threshold_case(t) for t in mappings(summary, "thresholds")]
-    cases += _request_cases(summary)
+    thresholds = mappings(summary, "thresholds")
+    cases = [_run_case(run)]
+    cases += [_threshold_case(t) for t in thresholds]
+    cases += _request_cases(summary, every=not thresholds)
     failures = sum(1 for c in cases if c.find("failure") is not None)
+    errors = sum(1 for c in cases if c.find("error") is not None)
     name = f"gradual: {run.get('name', 'run')}"
     duration = _seconds(run.get("duration_s"))
     root = ET.Element("testsuites", {
-        "name": _clean(name), "tests": str(len(cases)), "failures": str(failures), "errors": "0",
+        "name": _clean(name), "tests": str(len(cases)), "failures": str(failures), "errors": str(errors),
         "time": duration,
     })
+    host = run.get("hostname")
     suite = ET.SubElement(root, "testsuite", {
-        "name": _clean(name), "tests": str(len(cases)), "failures": str(failures), "errors": "0",
+        "name": _clean(name), "tests": str(len(cases)), "failures": str(failures), "errors": str(errors),
         "skipped": "0", "time": duration, "timestamp": _timestamp(run.get("started_at")),
-        # Schema-required; the summary does not record the master's host, and the report must not
-        # depend on the machine that re-renders it.
-        "hostname": "gradual",
+        # The machine that ran the test, as the summary recorded it (not the one re-rendering the report);
+        # an older summary without it falls back to this machine's name.
+        "hostname": _clean(host if isinstance(host, str) and host else socket.gethostname()),
     })
     known = [key for key in ("exit_code", "interrupted", "started_at", "ended_at") if run.get(key) is not None]
     if known:  # the older (junit-4) schema rejects an empty <properties/>
@@ -57,6 +67,24 @@ def build_junit(summary: dict[str, Any]) -> ET.Element:
     suite.extend(cases)
     ET.indent(root)
     return root
+
+
+def _run_case(run: dict[str, Any]) -> ET.Element:
+    """The run itself: failed by its own rules (nothing succeeded, --max-error-rate), errored when interrupted."""
+    case = ET.Element("testcase", {
+        "name": _clean(f"run {_text(run.get('name', ''))}"), "classname": RUN_CLASS,
+        "time": _seconds(run.get("duration_s")),
+    })
+    if run.get("interrupted") is True or run.get("exit_code") == EXIT_ABORTED:
+        kind = "interrupted" if run.get("interrupted") is True else "aborted"
+        error = ET.SubElement(case, "error", {"message": f"the run was {kind}", "type": kind})
+        error.text = _clean(f"{kind} after {_fmt(run.get('duration_s', 0))} s; exit code "
+                            f"{_text(run.get('exit_code', ''))}")
+    reason = run.get("failure_reason")
+    if isinstance(reason, str) and reason:
+        failure = ET.SubElement(case, "failure", {"message": _clean(reason), "type": "run"})
+        failure.text = _clean(reason)
+    return case
 
 
 def _threshold_case(t: dict[str, Any]) -> ET.Element:
@@ -82,13 +110,14 @@ def _threshold_case(t: dict[str, Any]) -> ET.Element:
     return case
 
 
-def _request_cases(summary: dict[str, Any]) -> list[ET.Element]:
+def _request_cases(summary: dict[str, Any], every: bool) -> list[ET.Element]:
+    """A case per request that had failures; with ``every``, a (passing) case for the others too."""
     cases = []
     for phase in mappings(summary, "phases"):
         for scen in mappings(phase, "scenarios"):
             for req in mappings(scen, "requests"):
-                failures = req.get("failures") or 0
-                if not failures:
+                failures = as_int(req.get("failures"))
+                if not failures and not every:
                     continue
                 where = f"{phase.get('name', '')}/{scen.get('name', '')}/{req.get('name', '')}"
                 case = ET.Element("testcase", {
@@ -96,6 +125,9 @@ def _request_cases(summary: dict[str, Any]) -> list[ET.Element]:
                     "classname": _clean(f"{REQUEST_CLASS}.{phase.get('name', '')}.{scen.get('name', '')}"),
                     "time": _seconds(phase.get("duration_s")),
                 })
+                cases.append(case)
+                if not failures:
+                    continue
                 message = f"{failures} of {req.get('count', 0)} requests failed"
                 failure = ET.SubElement(case, "failure", {"message": _clean(message), "type": "requests"})
                 lines = [f"{where}: {message}"]
@@ -106,7 +138,6 @@ def _request_cases(summary: dict[str, Any]) -> list[ET.Element]:
                 if isinstance(codes, dict) and codes:
                     lines.append("status codes: " + ", ".join(f"{code}: {n}" for code, n in codes.items()))
                 failure.text = _clean("\n".join(lines))
-                cases.append(case)
     return cases
 
 

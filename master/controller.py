@@ -238,6 +238,11 @@ class Controller:
         i = 0
         while True:
             now = time.monotonic()
+            if now >= next_tick:
+                # Sampled before this instant's steps start users: the sample closing second N holds the
+                # users second N had, not those of the step that opens second N + 1 (the summary's users).
+                self._collect(phase, now - t0)
+                next_tick += self.tick * max(1, int((now - next_tick) / self.tick) + 1)
             stepped: list[str] = []
             while i < len(events) and t0 + events[i][0] <= now:
                 _, name, target = events[i]
@@ -247,9 +252,6 @@ class Controller:
             if stepped:
                 self._dispatch(phase)
                 self._steps_reached(phase, stepped)
-            if now >= next_tick:
-                self._collect(phase, now - t0)
-                next_tick += self.tick * max(1, int((now - next_tick) / self.tick) + 1)
             if now >= end or self.stopping:
                 break
             if once and not closed and self.link.done(phase.name) >= {s.name for s in once}:

@@ -30,6 +30,7 @@ STATS_HEADER = [
 HISTORY_HEADER = [
     "Timestamp (UTC)", "Phase", "Scenario", "t (s)", "Users",
     "Requests/s", "Failures/s", "p50 (ms)", "p95 (ms)", "p99 (ms)",
+    "Requests", "Failures",  # in this row's window (the last one holds the stop's tail): they add up to the totals
 ]
 AGGREGATED = "Aggregated"
 _LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p99_9", "max", "min", "mean")
@@ -87,7 +88,7 @@ class CsvReporter(Reporter):
             rows.append([
                 stamp, sample.phase, scenario, sec, users,
                 _num(sample.counts.get(scenario, 0) / tick), _num(sample.failures.get(scenario, 0) / tick),
-                p50, p95, p99,
+                p50, p95, p99, sample.counts.get(scenario, 0), sample.failures.get(scenario, 0),
             ])
         return rows
 
@@ -148,6 +149,7 @@ def summary_history_rows(summary: dict[str, Any]) -> list[list[Any]]:
             stamp, point.get("phase", ""), point.get("scenario", ""), t, point.get("users", ""),
             _num(point.get("rps")), _num(point.get("failures_per_s")),
             _num(point.get("p50")), _num(point.get("p95")), _num(point.get("p99")),
+            _num(point.get("count", "")), _num(point.get("failures", "")),
         ])
     return rows
 

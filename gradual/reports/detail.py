@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from gradual import plan
-from gradual.stats.histogram import SUB_BUCKET_BITS, SUB_BUCKET_COUNT, Histogram
+from gradual.stats.histogram import SUB_BUCKET_BITS, SUB_BUCKET_COUNT, Histogram, merged
 
-MIN_WINDOW_S = 0.25  # as summary.MIN_WINDOW_S: a phase's sub-quarter-second tail is not plotted
+MIN_WINDOW_S = 0.25  # a phase's last second shorter than this is folded into the one before it
 # Latency distribution buckets: 4 per decade from 10 µs to 1 h (upper bounds in microseconds).
 DIST_EDGES_US = [10 ** (1 + k / 4) for k in range(0, 35)]
 
@@ -27,7 +27,7 @@ def _ms(us: float) -> float:
 def _point(phase: str, t: int, window_s: float, count: int, failures: int, hist: Histogram) -> dict[str, Any]:
     p50, p95, p99 = hist.percentiles((50.0, 95.0, 99.0)) if hist else (None, None, None)
     return {
-        "phase": phase, "t": t, "window_s": round(window_s, 3), "count": count,
+        "phase": phase, "t": t, "window_s": round(window_s, 3), "count": count, "failures": failures,
         "rps": round(count / window_s, 3), "failures_per_s": round(failures / window_s, 3),
         "p50": None if p50 is None else _ms(p50), "p95": None if p95 is None else _ms(p95),
         "p99": None if p99 is None else _ms(p99),
@@ -38,15 +38,29 @@ def window_points(phase: str, duration_s: float | None, windows: dict[int, list[
         dict[str, Any]]:
     """Points of ``seconds`` from per-second windows ``{sec: [count, failures, hist]}``; a second with no
     window is a zero-rate point without latencies. ``duration_s``: the phase's length once it ended
-    (its last, partial second's rate is per second of coverage), None while it runs."""
+    (its last, partial second's rate is per second of coverage), None while it runs.
+
+    A phase's last second shorter than MIN_WINDOW_S (the stop's tail: the requests that finished or were
+    interrupted while users stopped) is folded into the point before it, whose window_s grows by as much:
+    plotted alone it would be a false spike or drop, left out its requests would be missing, and the
+    points' counts must add up to the totals.
+    """
     out = []
     for sec in seconds:
         window_s = 1.0 if duration_s is None or duration_s <= sec else min(1.0, duration_s - sec)
-        if window_s < MIN_WINDOW_S:
-            continue
         w = windows.get(sec)
-        out.append(_point(phase, sec, window_s, *(w if w else (0, 0, Histogram()))))
-    return out
+        count, failures, hist = w if w else (0, 0, None)
+        if window_s < MIN_WINDOW_S and out:
+            last = out[-1]
+            last[1] += window_s
+            last[2] += count
+            last[3] += failures
+            if hist:  # a new histogram: the stats' own windows are never changed
+                last[4] = merged([h for h in (last[4], hist) if h is not None])
+            continue
+        out.append([sec, window_s, count, failures, hist])
+    return [_point(phase, sec, window_s, count, failures, hist if hist is not None else Histogram())
+            for sec, window_s, count, failures, hist in out]
 
 
 def _phase_seconds(duration_s: float, keys: list[Any]) -> range:

@@ -5,14 +5,14 @@ Built from the controller's RunResult; `gradual report` re-renders reports from 
 
 from __future__ import annotations
 
+import socket
 from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .detail import summary_detail, target_hosts
+from .detail import summary_detail, target_hosts, window_points
 
 SCHEMA = "gradual.summary/1"
-MIN_WINDOW_S = 0.25  # shorter tail windows of a phase are not plotted (their requests stay in the totals)
 
 
 def iso(epoch: float | None) -> str | None:
@@ -112,6 +112,7 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "interrupted": result.interrupted,
             "aborted_by": result.aborted_by.threshold.expression if getattr(result, "aborted_by", None) else None,
             "hosts": target_hosts(run),
+            "hostname": socket.gethostname(),  # the machine that ran the test (the master's)
         },
         "totals": {
             "count": totals.count,
@@ -131,38 +132,30 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
 
 
 def timeseries(result: Any) -> list[dict[str, Any]]:
-    """Per second of each phase, per scenario: users, req/s, failures/s and p50/p95/p99 (ms).
+    """Per second of each phase, per scenario: users, requests (count, req/s), failures and p50/p95/p99 (ms).
 
     Requests come from the per-second windows, whose seconds count from the phase's start on each
-    worker (so clock skew between machines does not shift them); users from the controller's samples.
+    worker (so clock skew between machines does not shift them), through detail.window_points: the
+    stop's tail is folded into the last second, so each scenario's counts add up to its requests' totals.
+    Users come from the controller's samples: the one taken at the end of the second, which holds the
+    most users the second had (the controller samples before it starts the next step's users).
     """
     out: list[dict[str, Any]] = []
     for record in result.phases:
         samples = [s for s in result.samples if s.phase == record.name]  # in time order: ticks append
         times = [s.t for s in samples]
         for scen in result.run.phase(record.name).scenarios:
-            windows = {w["t"]: w for w in result.stats.scenario_totals(record.name, scen.name).window_series()}
-            seconds = max(int(record.duration_s + 0.999), max(windows, default=-1) + 1)
-            for sec in range(seconds):
-                # The phase's last second is usually cut short: rates are per second of coverage, and
-                # a sliver under MIN_WINDOW_S is left out rather than shown as a false drop or spike.
-                window_s = min(1.0, record.duration_s - sec) if record.duration_s > sec else 1.0
-                if window_s < MIN_WINDOW_S:
-                    continue
-                near = _nearest(samples, times, sec + 1.0)  # the tick at the end of this second
-                users = near.users.get(scen.name, 0) if near is not None else 0
-                w = windows.get(sec)
+            totals = result.stats.scenario_totals(record.name, scen.name)
+            seconds = range(max(int(record.duration_s + 0.999), max(totals.windows, default=-1) + 1))
+            for point in window_points(record.name, record.duration_s, totals.windows, seconds):
+                near = _nearest(samples, times, point["t"] + 1.0)  # the tick at the end of this second
                 out.append({
                     "phase": record.name,
                     "scenario": scen.name,
-                    "t": sec,
-                    "users": users,
-                    "window_s": round(window_s, 3),
-                    "rps": round(w["count"] / window_s, 3) if w else 0,
-                    "failures_per_s": round(w["failures"] / window_s, 3) if w else 0,
-                    "p50": w["p50"] if w else None,
-                    "p95": w["p95"] if w else None,
-                    "p99": w["p99"] if w else None,
+                    "t": point["t"],
+                    "users": near.users.get(scen.name, 0) if near is not None else 0,
+                    **{k: point[k] for k in ("window_s", "count", "failures", "rps", "failures_per_s",
+                                             "p50", "p95", "p99")},
                 })
     return out
 

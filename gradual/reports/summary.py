@@ -113,6 +113,8 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "aborted_by": result.aborted_by.threshold.expression if getattr(result, "aborted_by", None) else None,
             "hosts": target_hosts(run),
             "hostname": socket.gethostname(),  # the machine that ran the test (the master's)
+            # Why the run failed by its own rules (no request succeeded, --max-error-rate), or None.
+            "failure_reason": result.failure_reason() if hasattr(result, "failure_reason") else None,
         },
         "totals": {
             "count": totals.count,

@@ -37,6 +37,9 @@ class ScenarioPool:
         self.done = False
         self.peak = 0
         self.window_peak = 0  # most users since the engine's previous drain
+        # No user came or went since the drain: a step now opens the new window, so a ramp-down's second
+        # reports the users it kept, not those it started from (the controller samples, then steps).
+        self.window_untouched = False
         # Paced users have an intended schedule: their latencies are corrected (DESIGN.md, coordinated omission).
         self.corrected = scenario.wait_time is not None and scenario.wait_time.paced
 
@@ -72,6 +75,7 @@ class ScenarioPool:
         n = len(self.active)
         self.peak = max(self.peak, n)
         self.window_peak = max(self.window_peak, n)
+        self.window_untouched = False
         self.engine.recorder.set_users(self.phase, self.scenario.name, n)
 
     def set_target(self, target: int, offset: int = 0) -> None:
@@ -86,6 +90,8 @@ class ScenarioPool:
             surplus = self.active[target:]
             del self.active[target:]
             self._retire(surplus)
+            if self.window_untouched:
+                self.window_peak = 0
         self._gauge()
 
     def _retire(self, users: Sequence[User]) -> None:
@@ -204,5 +210,6 @@ class Engine:
         batch = rec.drain()
         for pool in self.pools.values():
             pool.window_peak = pool.count()
+            pool.window_untouched = True
             rec.set_users(pool.phase, pool.scenario.name, pool.window_peak)
         return batch

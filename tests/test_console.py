@@ -178,5 +178,8 @@ def test_final_summary_fits_the_terminal_width(width: int) -> None:
     assert any("…/a_name_long_" in line or "…" in line for line in lines if line.startswith("  a_name")), lines
     # The open-model arrivals table shows once a scenario has scheduled/dropped data.
     assert any(line.startswith("open-model arrivals ") for line in lines), out.getvalue()
+    header = next(line for line in lines if line.startswith("scenario/request"))
+    if width >= 80:  # an interrupted run keeps the interrupted column before latencies
+        assert "intr" in header.split() and "p50" in header.split(), header
     if width >= 80:
         assert any(line.startswith("a_name_") and line.rstrip().endswith("3.0%") for line in lines), out.getvalue()

@@ -21,7 +21,7 @@ ELLIPSIS = "…"
 @dataclass(frozen=True)
 class Col:
     header: str
-    keep: int  # when the width is short, the columns of the lowest keep go first
+    keep: float  # when the width is short, the columns of the lowest keep go first
 
 
 @dataclass(frozen=True)

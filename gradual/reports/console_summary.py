@@ -69,7 +69,9 @@ def final_summary(summary: Mapping[str, Any], width: int) -> Iterator[Renderable
     interrupted = "  (interrupted)" if run.get("interrupted") else ""
     yield _line(f"\n=== {run['name']}: {run['duration_s']:.1f}s{interrupted} ===", style="bold")
     totals = summary["totals"]
-    yield table("scenario/request", COLUMNS, _requests(summary), width, footer=Row("total", _cells(totals, None)),
+    # Requests cut short by a stop matter most in a run that was stopped: then intr goes last but three.
+    cols = [Col(c.header, 9.5) if c.header == "intr" and totals.get("interrupted") else c for c in COLUMNS]
+    yield table("scenario/request", cols, _requests(summary), width, footer=Row("total", _cells(totals, None)),
                 name_min=NAME_MIN, cut=shorten_path)
     yield _line(LEGEND, style="dim")
     arrivals = _arrivals(summary)

@@ -153,7 +153,7 @@ class Controller:
     def execute(self) -> RunResult:
         self.started_at = time.time()
         self.state = "waiting for workers"
-        self.link.start()
+        self._start_link()
         self.state = "running"
         self._watch_workers()
         self._fire(event_hooks.test_start, run=self.run)
@@ -178,6 +178,25 @@ class Controller:
         )
         self._fire(event_hooks.test_stop, run=self.run, result=result, stats=self.stats)
         return result
+
+    def _start_link(self) -> None:
+        """Wait until the link is ready (its workers joined), or a Ctrl-C: then the run has no phase to run."""
+        def start() -> Exception | None:
+            try:
+                self.link.start()
+            except Exception as exc:  # returned, not raised: gevent would print a raised one's traceback
+                return exc
+            return None
+
+        starting = gevent.spawn(start)
+        while not starting.ready():
+            if self.stopping:
+                starting.kill()
+                return
+            starting.join(RUN_ONCE_POLL)
+        failed = starting.get()
+        if failed is not None:
+            raise failed  # a LinkError (no workers, a bundle that failed) goes to the caller
 
     def _fire(self, hook: event_hooks.EventHook, **kwargs: Any) -> None:
         if hook.listeners:

@@ -120,3 +120,18 @@ def test_ctrl_c_in_a_master_stops_its_workers_load_and_writes_the_reports(
     summary = assert_clean_stop(reports, master.log_path, cluster.json_path)
     assert summary["totals"]["count"] >= server_paths(target)["w1"]
     assert worker.wait(10) == EXIT_INTERRUPTED, cluster.logs()
+
+
+def test_ctrl_c_while_a_master_waits_for_workers_ends_the_run_at_once(cluster: Cluster, target: TargetProcess) -> None:
+    config = write_recording_config(cluster.folder, {"min_concurrency": 1, "max_concurrency": 1}, run_time=5)
+    master = cluster.master(config, 2, "--expect-workers-timeout", "60")  # two expected, one comes
+    worker = cluster.worker("w1")
+    master.wait_for_log("worker w1 connected")
+    stopped_at = time.monotonic()
+    master.popen.send_signal(signal.SIGINT)
+    assert master.wait() == EXIT_INTERRUPTED, cluster.logs()
+    assert time.monotonic() - stopped_at < 10, "the master waited on for its workers after Ctrl-C"
+    summary = cluster.summary()
+    assert summary["run"]["interrupted"] is True and summary["phases"] == [], summary["run"]
+    assert worker.wait(10) == EXIT_INTERRUPTED, cluster.logs()
+    assert server_paths(target) == {}

@@ -357,6 +357,9 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     if "csv" in targets:
         observers.append(CsvReporter(targets["csv"]))  # written during the run, completed at the end
     controller = Controller(run, link, observers=observers)
+    # From here on a Ctrl-C is the run's to handle, even before the load starts (workers may be connecting).
+    handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
+    term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
     api = None
     http_port = DEFAULT_HTTP_PORT if args.http_port is None else args.http_port
     web = getattr(args, "web", False)  # demo --web: the dashboard on a free port unless --http-port names one
@@ -373,17 +376,19 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
             reason = f"cannot serve the HTTP API on port {http_port}: {exc.strerror or exc}"
             if args.http_port is not None:
                 print(f"error: {reason}", file=sys.stderr)
+                handler.cancel()
+                term.cancel()
                 link.close(EXIT_USAGE)
                 return EXIT_USAGE
             print(f"warning: {reason}; running without it (choose one with --http-port)", file=sys.stderr)
     env = _plugins(run, link, controller, api)
     if env is None:
+        handler.cancel()
+        term.cancel()
         if api is not None:
             api.stop()
         link.close(EXIT_ABORTED)
         return EXIT_ABORTED
-    handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
-    term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
     try:
         return _finish(controller, link, env, api, targets, console, handler, term,
                        getattr(args, "max_error_rate", 1.0))

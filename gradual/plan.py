@@ -14,11 +14,16 @@ from dataclasses import dataclass
 
 from .configs.model import RunConfig, ScenarioConfig
 
+# A rate that ramps by a factor toward 0 never gets there: rates are kept to this many decimals, so
+# it does (and the ramp ends). Also the most steps a ramp may have, whatever its values.
+RATE_DECIMALS = 6
+MAX_STEPS = 100_000
+
 
 @dataclass(frozen=True)
 class Step:
     offset: float  # seconds since phase start
-    target: int  # users
+    target: float  # users (an int) in the closed model, arrivals per second in the open model
 
 
 @dataclass(frozen=True)
@@ -46,16 +51,31 @@ def next_target(target: int, hi: int, multiply: tuple | None, add: tuple | None,
     return max(hi, min(target, moved)) if target > hi else min(hi, max(target, moved))
 
 
+def next_rate(rate: float, hi: float, multiply: tuple | None, add: tuple | None, k: int) -> float:
+    """The open model's rate after step ``k``: as next_target, without rounding to whole users."""
+    if multiply is not None:
+        moved = round(rate * _at(multiply, k), RATE_DECIMALS)
+    elif add is not None:
+        moved = round(rate + _at(add, k), RATE_DECIMALS)
+    else:
+        moved = rate
+    return max(hi, min(rate, moved)) if rate > hi else min(hi, max(rate, moved))
+
+
 def _steps(scenario: ScenarioConfig) -> Iterator[Step]:
     """The ramp's steps one by one, so a caller can stop early (timeline at run_time)."""
-    lo, hi = scenario.min_concurrency, scenario.max_concurrency
+    if scenario.open:
+        assert scenario.min_rate is not None and scenario.max_rate is not None
+        lo, hi, step = scenario.min_rate, scenario.max_rate, next_rate
+    else:
+        lo, hi, step = scenario.min_concurrency, scenario.max_concurrency, next_target  # type: ignore[assignment]
     multiply, add = scenario.ramp_up_multiply, scenario.ramp_up_add
     yield Step(0.0, lo)
     if multiply is None and add is None:
         return
     target, offset, k = lo, 0.0, 0
-    while target != hi:
-        nxt = next_target(target, hi, multiply, add, k)
+    while target != hi and k < MAX_STEPS:
+        nxt = step(target, hi, multiply, add, k)
         if nxt == target and k >= max(len(multiply or ()), len(add or ())):
             return  # stalled past the list's end (multiply 1, add 0): it holds, validation warned
         offset += _at(scenario.ramp_up_wait, k)
@@ -125,6 +145,7 @@ def build(run: RunConfig) -> list[PhasePlan]:
     return phases
 
 
-def describe(steps: list[Step]) -> str:
-    """``t=0s:1 → t=2s:2 → t=4s:6`` for `gradual validate`."""
-    return " → ".join(f"t={s.offset:g}s:{s.target}" for s in steps)
+def describe(steps: list[Step], rate: bool = False) -> str:
+    """``t=0s:1 → t=2s:2 → t=4s:6`` (users) or ``t=0s:10/s → t=2s:20/s`` (rates) for `gradual validate`."""
+    unit = "/s" if rate else ""
+    return " → ".join(f"t={s.offset:g}s:{s.target:g}{unit}" for s in steps)

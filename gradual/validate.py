@@ -64,8 +64,12 @@ def render_tree(run: RunConfig) -> str:
             if scen.iterate_through_requests:
                 mode.append("iterate_through_requests")
             extra = f"  [{', '.join(mode)}]" if mode else ""
-            lines.append(f"{pad}{'└─' if last_scen else '├─'} scenario {scen.name}"
-                         f"  users {scen.min_concurrency}..{scen.max_concurrency}{extra}")
+            if scen.open:
+                size = (f"open model: {scen.min_rate:g}..{scen.max_rate:g}/s {scen.arrivals} arrivals, "
+                        f"at most {scen.max_concurrency} in flight")
+            else:
+                size = f"users {scen.min_concurrency}..{scen.max_concurrency}"
+            lines.append(f"{pad}{'└─' if last_scen else '├─'} scenario {scen.name}  {size}{extra}")
             spad = pad + ("   " if last_scen else "│  ")
             if scen.request_file is not None:
                 where = BASES.get(scen.request_file_base or "", "")
@@ -76,7 +80,8 @@ def render_tree(run: RunConfig) -> str:
                 shown = " → ".join(f"+{b.wait:g}s:{b.size}" for b in batches)
                 lines.append(f"{spad}plan (batches): {shown}")
             else:
-                lines.append(f"{spad}plan: {plan.describe(plan.timeline(scen, phase.run_time))}")
+                label = "plan (rate)" if scen.open else "plan"
+                lines.append(f"{spad}{label}: {plan.describe(plan.timeline(scen, phase.run_time), scen.open)}")
             if scen.wait_time is not None:
                 lines.append(f"{spad}wait_time: {describe_wait(scen.wait_time)}")
             for ri, req in enumerate(scen.requests):

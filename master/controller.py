@@ -7,6 +7,7 @@ link to many workers), so single-node and cluster results come from one code pat
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from gradual.stats import RunStats
 from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all
 from gradual.verdict import failure_reason
 
-from .dispatch import offsets, split
+from .dispatch import offsets, split, split_rate
 from .link import Link, WorkerView
 
 log = logging.getLogger("gradual.master")
@@ -107,7 +108,7 @@ class Controller:
         self.phases: list[PhaseRecord] = []
         self.samples: list[Sample] = []
         self.phase: PhaseConfig | None = None
-        self.targets: dict[str, int] = {}
+        self.targets: dict[str, float] = {}  # users per closed scenario, arrivals/s per open one
         self._interrupted = False
         self._stop: tuple[str, int] | None = None  # (reason, exit code) from stop()
         self.environment: Any = None  # the plugins' Environment: handed to every event this controller fires
@@ -119,6 +120,7 @@ class Controller:
             if r.expected_response_time is not None
         }
         self._abort_thresholds = [t for t in run.thresholds if t.abort]
+        self._dropping: set[tuple[str, str]] = set()  # open scenarios already warned about dropping
         self._second_verdicts = SecondVerdicts()  # for: abort checks judge each second once, not every tick
         self._cmd_time = 0.0
         self.started_at = 0.0
@@ -296,7 +298,7 @@ class Controller:
             scen = next(s for s in phase.scenarios if s.name == name)
             target = self.targets[name]
             self._fire(event_hooks.spawning_complete, phase=phase.name, scenario=name, user_count=target,
-                       final=target == scen.max_concurrency)
+                       final=target == (scen.max_rate if scen.open else scen.max_concurrency))
 
     def _dispatch(self, phase: PhaseConfig) -> None:
         """Send every live worker its absolute share of each closed scenario's current target."""
@@ -307,14 +309,24 @@ class Controller:
         weights = [(w.id, w.capacity) for w in live]
         per_worker: dict[str, dict[str, int]] = {wid: {} for wid in order}
         per_offsets: dict[str, dict[str, int]] = {wid: {} for wid in order}
+        per_rates: dict[str, dict[str, list[float]]] = {wid: {} for wid in order}
+        open_caps = {s.name: s.max_concurrency for s in phase.scenarios if s.open}
         for scenario, target in self.targets.items():
-            shares = split(target, weights)
+            cap = open_caps.get(scenario)
+            # Open model: the rate is split by capacity, and so is the cap of journeys in flight.
+            shares = split(int(target) if cap is None else cap, weights)
             starts = offsets(shares, order)
+            rates = split_rate(float(target), weights) if cap is not None else {}
             for wid in order:
                 per_worker[wid][scenario] = shares[wid]
                 per_offsets[wid][scenario] = starts[wid]
+                if cap is not None:
+                    per_rates[wid][scenario] = list(rates[wid])
         for wid in order:
-            self.link.send_targets(wid, phase.name, per_worker[wid], per_offsets[wid])
+            if per_rates[wid]:
+                self.link.send_targets(wid, phase.name, per_worker[wid], per_offsets[wid], per_rates[wid])
+            else:
+                self.link.send_targets(wid, phase.name, per_worker[wid], per_offsets[wid])
 
     def _send_batches(self, phase: PhaseConfig, scen: ScenarioConfig) -> None:
         """run_once: each worker runs its share of every batch, one batch after the other."""
@@ -353,6 +365,7 @@ class Controller:
                     self.stats.forget_users(worker.id)
             self._dispatch(phase)
             self._watch_workers()
+        self._warn_dropping(phase)
         self._check_aborts(phase, t)
         users = {s.name: self.stats.users(phase.name, s.name) for s in phase.scenarios}
         if final:
@@ -370,6 +383,27 @@ class Controller:
                 observer.update(self)
             except Exception:  # a broken display must not stop the load
                 log.exception("observer %r failed", observer)
+
+    def _warn_dropping(self, phase: PhaseConfig) -> None:
+        """Once per open scenario and phase, when it starts dropping arrivals: how many journeys it needs."""
+        for scen in phase.scenarios:
+            key = (phase.name, scen.name)
+            counts = self.stats.arrivals.get(key)
+            if not scen.open or counts is None or not counts[1] or key in self._dropping:
+                continue
+            self._dropping.add(key)
+            rate = float(self.targets.get(scen.name, scen.min_rate or 0.0))
+            started = counts[0] - counts[1]
+            spent_us = 0
+            for phase_name, scen_name, request in self.stats.keys():
+                if (phase_name, scen_name) == key:
+                    totals = self.stats.get(phase_name, scen_name, request)
+                    spent_us += totals.hist.sum if totals is not None else 0
+            journey_s = spent_us / started / 1e6 if started else None
+            need = (f"it would need about {math.ceil(rate * journey_s)} (rate x observed journey time "
+                    f"{journey_s * 1000:.1f} ms)") if journey_s else "no journey has finished yet"
+            log.warning("scenario %s/%s drops arrivals: all %d journeys of max_concurrency are busy at %g/s; %s",
+                        phase.name, scen.name, scen.max_concurrency, rate, need)
 
     def _check_aborts(self, phase: PhaseConfig, t: float) -> None:
         """abort: true thresholds are judged every tick on what has been merged so far."""

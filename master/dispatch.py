@@ -27,6 +27,28 @@ def split(total: int, weights: Sequence[tuple[str, float]]) -> dict[str, int]:
     return shares
 
 
+def split_rate(rate: float, weights: Sequence[tuple[str, float]]) -> dict[str, tuple[float, float]]:
+    """Open model: each worker's (arrivals per second, phase theta) of ``rate``, in proportion to its weight.
+
+    The rates add up to ``rate``. theta is the worker's cumulative share before it, so the workers'
+    uniform schedules interleave (with n equal shares, worker i's arrivals fall i/n of a spacing after
+    worker 0's: the combined stream is evenly spaced, with no bursts).
+    """
+    if not weights:
+        return {}
+    positive = [(wid, w if w > 0 else 0.0) for wid, w in weights]
+    weight_sum = sum(w for _, w in positive)
+    if weight_sum <= 0:
+        positive = [(wid, 1.0) for wid, _ in weights]
+        weight_sum = float(len(weights))
+    out: dict[str, tuple[float, float]] = {}
+    before = 0.0
+    for wid, w in positive:
+        out[wid] = (rate * w / weight_sum, min(before / weight_sum, 1.0 - 1e-12))
+        before += w
+    return out
+
+
 def offsets(shares: dict[str, int], order: Sequence[str]) -> dict[str, int]:
     """Each worker's first global user index, so round-robin request pinning stays fair cluster-wide."""
     out: dict[str, int] = {}

@@ -51,7 +51,9 @@ class Link(ABC):
     def phase_start(self, phase: str, index: int) -> None: ...
 
     @abstractmethod
-    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int]) -> None: ...
+    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int],
+                     rates: dict[str, list[float]] | None = None) -> None:
+        """Users per closed scenario; an open one's cap of journeys, with ``rates``: [rate, theta]."""
 
     @abstractmethod
     def send_batches(self, worker_id: str, phase: str, scenario: str, batches: Sequence[Batch], offset: int) -> None:

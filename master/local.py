@@ -33,8 +33,9 @@ class InProcessLink(Link):
     def phase_start(self, phase: str, index: int) -> None:
         self.engine.start_phase(phase)
 
-    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int]) -> None:
-        self.engine.set_targets(phase, targets, offsets)
+    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int],
+                     rates: dict[str, list[float]] | None = None) -> None:
+        self.engine.set_targets(phase, targets, offsets, rates)
 
     def send_batches(self, worker_id: str, phase: str, scenario: str, batches: Sequence[Batch], offset: int) -> None:
         self.engine.run_batches(phase, scenario, batches, offset)

@@ -185,13 +185,14 @@ class ZmqLink(Link):
             self._send(w, PhaseStart(self.phase, self.phase_index))
             w.phase = self.phase
 
-    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int]) -> None:
+    def send_targets(self, worker_id: str, phase: str, targets: dict[str, int], offsets: dict[str, int],
+                     rates: dict[str, list[float]] | None = None) -> None:
         w = self.registry.get(worker_id)
         if w is None:
             return
         self._start_phase_on(w)
         self.cmd_seq += 1
-        self._send(w, SetTargets(self.cmd_seq, phase, dict(targets), dict(offsets)))
+        self._send(w, SetTargets(self.cmd_seq, phase, dict(targets), dict(offsets), dict(rates or {})))
 
     def send_batches(self, worker_id: str, phase: str, scenario: str, batches: Sequence[Batch], offset: int) -> None:
         w = self.registry.get(worker_id)

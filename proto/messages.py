@@ -500,11 +500,17 @@ class SetTargets(Message):
     phase: str
     targets: dict[str, int]
     offsets: dict[str, int] = field(default_factory=dict)  # first global user index per scenario
+    # Open scenarios: [arrivals per second, phase in [0, 1)] for this worker; targets then hold its cap.
+    rates: dict[str, list[float]] = field(default_factory=dict)
 
     def _validate(self) -> None:
         _at_least("set_targets.cmd_seq", self.cmd_seq, 1)
         for scenario, users in self.targets.items():
             _at_least(f"set_targets.targets[{_short(scenario)}]", users, 0)
+        for scenario, rate in self.rates.items():
+            where = f"set_targets.rates[{_short(scenario)}]"
+            if len(rate) != 2 or not all(math.isfinite(x) and x >= 0 for x in rate) or rate[1] >= 1:
+                raise ProtocolError(f"{where}: expected [rate >= 0, theta in [0, 1)]")
 
 
 @_register

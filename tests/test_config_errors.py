@@ -87,6 +87,21 @@ CASES = [
     Case("wait_time_pacing_zero.yaml", f"{SCEN}.wait_time.constant_pacing", 13, "must be greater than 0, found 0"),
     Case("wait_time_bad_string.yaml", f"{SCEN}.wait_time", 13,
          "expected a number of seconds or a duration like 250ms, 30s, 5m, 1h30m, found a string 'two seconds'"),
+    # the open model (arrivals per second)
+    Case("open_bad_arrivals.yaml", f"{SCEN}.arrivals", 14,
+         "expected uniform or poisson, found 'poison' (did you mean 'poisson'?)"),
+    Case("open_min_concurrency.yaml", f"{SCEN}.min_concurrency", 13,
+         "does not apply to the open model (min_rate/max_rate): an open scenario starts arrivals at min_rate"),
+    Case("open_missing_cap.yaml", f"{SCEN}.max_concurrency", 11,
+         "is required (an integer): the most journeys in flight at once; an arrival that finds them all busy"),
+    Case("open_missing_max_rate.yaml", f"{SCEN}.max_rate", 8, "is required (a number)"),
+    Case("open_rate_string.yaml", f"{SCEN}.min_rate", 11, "expected a number, found a string '10/s'"),
+    Case("open_rate_wrong_direction.yaml", f"{SCEN}.ramp_up_add", 14,
+         "must be at least 0 to ramp the rate from min_rate (10) to max_rate (50), found -5"),
+    Case("open_wait_time.yaml", f"{SCEN}.wait_time", 14,
+         "does not apply to the open model (min_rate/max_rate): arrivals come on the rate's schedule"),
+    Case("arrivals_closed.yaml", f"{SCEN}.arrivals", 13,
+         "applies to the open model only: give min_rate and max_rate (arrivals per second) instead of"),
     Case("min_zero_no_ramp.yaml", f"{SCEN}.min_concurrency", 11, "would never start a user"),
     # times
     Case("negative_run_time.yaml", "runs.phases.p1.run_time", 6, "must be greater than 0, found -5"),
@@ -312,7 +327,7 @@ def test_helper_module_syntax_error_names_the_helper(tmp_path: Path) -> None:
 _KEYS = ["runs", "name", "phases", "run_time", "scenarios", "requests", "request_file", "min_concurrency",
          "max_concurrency", "ramp_up_multiply", "ramp_up_add", "ramp_up_wait", "run_once",
          "iterate_through_requests", "wait_between_phases", "stop_timeout", "p1", "s1", "wait_time", "between",
-         "constant", "constant_pacing", "constant_throughput"]
+         "constant", "constant_pacing", "constant_throughput", "min_rate", "max_rate", "arrivals"]
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 50), st.floats(allow_nan=True, allow_infinity=True),
     st.text(string.ascii_letters + "._-/: ", max_size=12), st.sampled_from(["FROM_REQUEST_YAML_FILE", "reqs.yaml"]),
@@ -329,7 +344,8 @@ def _scenario() -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries(
         {},
         optional={k: _values for k in ("requests", "min_concurrency", "max_concurrency", "ramp_up_multiply",
-                                        "ramp_up_add", "ramp_up_wait", "run_once", "request_file", "wait_time")}
+                                        "ramp_up_add", "ramp_up_wait", "run_once", "request_file", "wait_time",
+                                        "min_rate", "max_rate", "arrivals")}
         | {"min_concurrency": st.integers(-1, 6), "max_concurrency": st.integers(-1, 6),
            "ramp_up_multiply": st.one_of(st.floats(0, 4), st.lists(st.floats(0.5, 3), max_size=3)),
            "ramp_up_add": st.one_of(st.integers(-1, 3), st.lists(st.integers(0, 3), max_size=3)),
@@ -394,6 +410,8 @@ def test_any_yaml_either_loads_or_raises_config_error(data: object) -> None:
             assert phase.run_time > 0 and math.isfinite(phase.run_time)
             for scen in phase.scenarios:
                 assert min(scen.min_concurrency, scen.max_concurrency) >= 0 and scen.requests
+                if scen.open:
+                    assert scen.min_rate is not None and scen.max_rate is not None and scen.max_concurrency >= 1
 
 
 def test_empty_required_strings(tmp_path: Path) -> None:

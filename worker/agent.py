@@ -205,7 +205,7 @@ class Agent:
         elif isinstance(msg, SetTargets):
             if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):
                 assert self.engine is not None
-                self.engine.set_targets(msg.phase, msg.targets, msg.offsets)
+                self.engine.set_targets(msg.phase, msg.targets, msg.offsets, msg.rates)
                 self.state = "running"
         elif isinstance(msg, RunBatches):
             if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):

@@ -19,7 +19,7 @@ from .overrides import apply as apply_overrides
 from .plugin_specs import parse_plugins
 from .requests import helper_files, load_request_file, request_data_files
 from .thresholds import Threshold, parse_thresholds
-from .workload import parse_wait_time
+from .workload import OPEN_KEYS, OpenModel, parse_open_model, parse_wait_time
 from .yamlfile import line_of, load_yaml
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
@@ -30,7 +30,7 @@ RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds
 PHASE_KEYS = ("run_time", "scenarios", "thresholds")
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
-    "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds", "wait_time",
+    "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds", "wait_time", *OPEN_KEYS,
 )
 
 
@@ -297,18 +297,27 @@ def _scenario(
         return None
     before = len(check.issues)
     check.keys(scen, SCENARIO_KEYS, path)
-    lo = check.number(scen, "min_concurrency", f"{path}.min_concurrency", required=True, integer=True,
-                      minimum=0)
-    hi = check.number(scen, "max_concurrency", f"{path}.max_concurrency", required=True, integer=True,
-                      minimum=0)
-    multiply = check.number_list(scen, "ramp_up_multiply", f"{path}.ramp_up_multiply", positive=True)
-    add = check.number_list(scen, "ramp_up_add", f"{path}.ramp_up_add", integer=True)
-    if "ramp_up_multiply" in scen and "ramp_up_add" in scen:
-        check.error(f"{path}.ramp_up_add", "give either ramp_up_multiply or ramp_up_add, not both",
-                    line_of(scen, "ramp_up_add"))
-        multiply = add = None
-    if lo is not None and hi is not None:
-        lo = _ramp_rules(check, scen, path, lo, hi, multiply, add)
+    open_model = None
+    if "min_rate" in scen or "max_rate" in scen:
+        open_model = parse_open_model(check, scen, path)
+        lo, multiply, add = 0, None, None
+        hi = check.number(scen, "max_concurrency", f"{path}.max_concurrency", integer=True, minimum=1)
+    else:
+        if "arrivals" in scen:
+            check.error(f"{path}.arrivals", "applies to the open model only: give min_rate and max_rate "
+                        "(arrivals per second) instead of min_concurrency", line_of(scen, "arrivals"))
+        lo = check.number(scen, "min_concurrency", f"{path}.min_concurrency", required=True, integer=True,
+                          minimum=0)
+        hi = check.number(scen, "max_concurrency", f"{path}.max_concurrency", required=True, integer=True,
+                          minimum=0)
+        multiply = check.number_list(scen, "ramp_up_multiply", f"{path}.ramp_up_multiply", positive=True)
+        add = check.number_list(scen, "ramp_up_add", f"{path}.ramp_up_add", integer=True)
+        if "ramp_up_multiply" in scen and "ramp_up_add" in scen:
+            check.error(f"{path}.ramp_up_add", "give either ramp_up_multiply or ramp_up_add, not both",
+                        line_of(scen, "ramp_up_add"))
+            multiply = add = None
+        if lo is not None and hi is not None:
+            lo = _ramp_rules(check, scen, path, lo, hi, multiply, add)
     wait = check.duration_list(scen, "ramp_up_wait", f"{path}.ramp_up_wait")
     iterate = check.boolean(scen, "iterate_through_requests", f"{path}.iterate_through_requests")
     wait_time = parse_wait_time(check, scen, path)
@@ -387,12 +396,21 @@ def _scenario(
         requests=tuple(requests),
         min_concurrency=int(lo),
         max_concurrency=int(hi),
-        ramp_up_multiply=tuple(float(m) for m in multiply) if multiply else None,
-        ramp_up_add=tuple(int(a) for a in add) if add else None,
+        ramp_up_multiply=open_model.multiply if open_model else (tuple(float(m) for m in multiply)
+                                                                 if multiply else None),
+        ramp_up_add=open_model.add if open_model else tuple(int(a) for a in add) if add else None,
         ramp_up_wait=tuple(float(w) for w in wait) if wait else (DEFAULT_RAMP_UP_WAIT,),
         iterate_through_requests=iterate,
         run_once=run_once,
         request_file=request_file,
         wait_time=wait_time,
         request_file_base=request_file_base,
+        **_open_fields(open_model),
     )
+
+
+def _open_fields(model: OpenModel | None) -> dict[str, Any]:
+    """ScenarioConfig's open-model fields (its ramp keys, which step the rate, are set with the closed ones)."""
+    if model is None:
+        return {}
+    return {"min_rate": model.min_rate, "max_rate": model.max_rate, "arrivals": model.arrivals}

@@ -81,12 +81,25 @@ class ScenarioConfig:
     min_concurrency: int
     max_concurrency: int
     ramp_up_multiply: tuple[float, ...] | None = None
-    ramp_up_add: tuple[int, ...] | None = None
+    ramp_up_add: tuple[float, ...] | None = None  # integers for users, numbers for rates
     ramp_up_wait: tuple[float, ...] = (1.0,)
     iterate_through_requests: bool = False
     run_once: bool = False
     request_file: Path | None = None
     wait_time: WaitTime | None = None
+    # Open model (arrivals): iterations per second from min_rate toward max_rate, stepped by the ramp
+    # keys; max_concurrency then caps the journeys in flight (min_concurrency is 0 and unused).
+    min_rate: float | None = None
+    max_rate: float | None = None
+    arrivals: str = "uniform"  # "uniform" | "poisson"
+
+    @property
+    def open(self) -> bool:
+        return self.min_rate is not None
+
+    @property
+    def model(self) -> str:
+        return "open" if self.open else "closed"
     request_file_base: str | None = None  # "config" (found next to the config) or "cwd" (the working directory)
 
 

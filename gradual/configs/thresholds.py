@@ -16,8 +16,9 @@ from .errors import did_you_mean, type_name
 from .yamlfile import line_of
 
 LATENCY = ("avg", "min", "max")  # plus any pNN[.N]
-RATIOS = ("error_rate", "within_expected")
-PLAIN = ("rps", "count")
+RATIOS = ("error_rate", "within_expected", "dropped_rate")  # dropped_rate: % of the open model's scheduled
+PLAIN = ("rps", "count", "dropped")  # dropped: the open model's arrivals that found max_concurrency busy
+WHOLE_RUN = ("within_expected", "dropped", "dropped_rate")  # judged over the whole run: no per-second windows
 METRICS = (*LATENCY, *RATIOS, *PLAIN, "p50", "p90", "p95", "p99", "p99.9")
 # A latency metric is measured from each request's intended start (corrected); the same with this
 # prefix reads the raw service times (send -> last byte), e.g. "service_p99 < 50ms".
@@ -101,7 +102,8 @@ def parse_expression(text: str) -> tuple[str, str, float, str] | str:
         metric_kind = "plain"
     else:
         return f"unknown metric {metric!r}{did_you_mean(metric, METRICS)} (use pNN, avg, min, max, " \
-               "service_pNN, service_avg, service_min, service_max, error_rate, within_expected, rps or count)"
+               "service_pNN, service_avg, service_min, service_max, error_rate, within_expected, rps, count, " \
+               "dropped or dropped_rate)"
     if metric_kind == "latency":
         if unit in ("", "ms"):
             return metric, op, number, "ms"
@@ -166,8 +168,8 @@ def parse_thresholds(
             check.error(f"{item_key}.for", f"{metric} is judged over the whole run (per-second windows hold the "
                         f"corrected latencies); 'for' does not apply", line_of(options, "for"))
             continue
-        if for_s is not None and metric == "within_expected":
-            check.error(f"{item_key}.for", "within_expected is judged over the whole run; 'for' does not apply",
+        if for_s is not None and metric in WHOLE_RUN:
+            check.error(f"{item_key}.for", f"{metric} is judged over the whole run; 'for' does not apply",
                         line_of(options, "for"))
             continue
         abort = options.get("abort", False)

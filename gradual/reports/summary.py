@@ -76,9 +76,14 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
                     "status_codes": t.status_codes(),
                     "errors": t.errors_list(),
                 })
+            arrivals = stats.arrivals.get((record.name, scen.name), [0, 0]) if scen.open else None
             scenarios.append({
                 "name": scen.name,
                 "peak_users": record.peak_users.get(scen.name, 0),
+                # Open model: arrivals due and those dropped (no journey free); scheduled = started + dropped.
+                "model": scen.model,
+                "scheduled": None if arrivals is None else arrivals[0],
+                "dropped": 0 if arrivals is None else arrivals[1],
                 "requests": requests,
             })
         phases.append({

@@ -18,6 +18,7 @@ from ..plan import Batch
 from ..stats import Recorder, StatsBatch
 from . import RUNNERS
 from .base import UserContext
+from .open_pool import OpenPool
 from .user import Step, User
 
 log = logging.getLogger("gradual.engine")
@@ -145,7 +146,7 @@ class Engine:
         self.run = run
         self.recorder = recorder or Recorder()
         self.stop_timeout = run.stop_timeout
-        self.pools: dict[tuple[str, str], ScenarioPool] = {}
+        self.pools: dict[tuple[str, str], ScenarioPool | OpenPool] = {}
         self.phase: str | None = None
         self._origins: dict[str, float] = {}
 
@@ -161,19 +162,28 @@ class Engine:
             if replaced is not None:
                 # Its users would run on with no pool left to stop them: load nobody supervises.
                 replaced.stop(0.0)
-            self.pools[(phase, scen.name)] = ScenarioPool(self, phase, scen)
+            pool = OpenPool(self, phase, scen) if scen.open else ScenarioPool(self, phase, scen)
+            self.pools[(phase, scen.name)] = pool
 
     def origin(self, phase: str | None) -> float | None:
         """The monotonic time ``phase`` started here (its stats windows count seconds from it)."""
         return self._origins.get(phase) if phase is not None else None
 
-    def set_targets(self, phase: str, targets: dict[str, int], offsets: dict[str, int] | None = None) -> None:
+    def set_targets(self, phase: str, targets: dict[str, int], offsets: dict[str, int] | None = None,
+                    rates: dict[str, Sequence[float]] | None = None) -> None:
+        """Users per closed scenario; for an open one its cap of journeys, and ``rates`` [rate, theta]."""
         for scenario, target in targets.items():
             pool = self.pools.get((phase, scenario))
             if pool is None or pool.scenario.run_once:
                 log.warning("ignoring target for unknown or run_once scenario %s/%s", phase, scenario)
                 continue
             pool.set_target(max(0, int(target)), (offsets or {}).get(scenario, 0))
+        for scenario, (rate, theta) in (rates or {}).items():
+            pool = self.pools.get((phase, scenario))
+            if not isinstance(pool, OpenPool):
+                log.warning("ignoring a rate for unknown or closed scenario %s/%s", phase, scenario)
+                continue
+            pool.set_rate(float(rate), float(theta))
 
     def run_batches(self, phase: str, scenario: str, batches: Sequence[Batch], offset: int = 0) -> None:
         self.pools[(phase, scenario)].run_batches(batches, offset)

@@ -296,6 +296,8 @@ class RunStats:
         self.requests_by_source: dict[str, int] = {}
         self.users_by_source: dict[str, dict[tuple[str, str], int]] = {}
         self._newest: dict[tuple[str, str, str], int] = {}  # newest window second seen per key
+        # Open model, (phase, scenario) -> [scheduled, dropped]: scheduled == started + dropped, exactly.
+        self.arrivals: dict[tuple[str, str], list[int]] = {}
 
     def merge(self, batch: StatsBatch, source: str | None = None) -> None:
         n = 0
@@ -310,6 +312,12 @@ class RunStats:
             n += entry.count
             if entry.windows:
                 self._age_windows(key, dst, max(entry.windows))
+        for key, (scheduled, dropped) in batch.arrivals.items():
+            counts = self.arrivals.get(key)
+            if counts is None:
+                counts = self.arrivals[key] = [0, 0]
+            counts[0] += scheduled
+            counts[1] += dropped
         src = "" if source is None else source
         if source is not None:
             self.requests_by_source[src] = self.requests_by_source.get(src, 0) + n

@@ -185,17 +185,22 @@ class StatsBatch:
     users: dict[tuple[str, str], int] = field(default_factory=dict)
     # Free-form msgpack-safe data from plugins (str keys at the top level).
     custom: dict[str, Any] = field(default_factory=dict)
+    # Open model, (phase, scenario) -> (scheduled, dropped) since the previous batch: deltas.
+    arrivals: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         """True when the batch carries nothing at all: no entries, no users gauge, no custom data."""
-        return not self.entries and not self.users and not self.custom
+        return not self.entries and not self.users and not self.custom and not self.arrivals
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire = {
             "entries": [e.to_wire() for e in self.entries],
             "users": [[phase, scenario, n] for (phase, scenario), n in self.users.items()],
             "custom": dict(self.custom),
         }
+        if self.arrivals:  # optional: only open scenarios have arrivals
+            wire["arrivals"] = [[phase, scenario, s, d] for (phase, scenario), (s, d) in self.arrivals.items()]
+        return wire
 
     @classmethod
     def from_wire(cls, obj: Any) -> StatsBatch:
@@ -229,6 +234,14 @@ class StatsBatch:
             if type(phase) is not str or type(scenario) is not str or not _is_count(n):
                 raise ValueError("stats batch: users: expected [phase, scenario, count]")
             batch.users[(phase, scenario)] = n
+        for item in obj.get("arrivals") or []:
+            phase, scenario, scheduled, dropped = _tuple(item, 4, "arrivals")
+            if (type(phase) is not str or type(scenario) is not str or not _is_count(scheduled)
+                    or not _is_count(dropped) or dropped > scheduled):
+                raise ValueError("stats batch: arrivals: expected [phase, scenario, scheduled, dropped <= scheduled]")
+            if (phase, scenario) in batch.arrivals:
+                raise ValueError("stats batch: arrivals: duplicate (phase, scenario)")
+            batch.arrivals[(phase, scenario)] = (scheduled, dropped)
         custom = obj.get("custom", {})
         if not isinstance(custom, dict) or not all(type(k) is str for k in custom):
             raise ValueError("stats batch: custom must be a map with str keys")

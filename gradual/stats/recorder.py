@@ -201,6 +201,16 @@ class Slot:
         return f"Slot({self.phase!r}, {self.scenario!r}, {self.request!r}, count={self.count})"
 
 
+class ArrivalCounts:
+    """Open model, one (phase, scenario): arrivals due and those dropped (no journey free) since the last drain."""
+
+    __slots__ = ("scheduled", "dropped")
+
+    def __init__(self) -> None:
+        self.scheduled = 0
+        self.dropped = 0
+
+
 class Recorder:
     """All slots of one process, plus the users gauge; drain() hands over what accumulated."""
 
@@ -209,6 +219,7 @@ class Recorder:
         self._slots: dict[tuple[str, str, str], Slot] = {}
         self._origins: dict[str, float] = {}
         self._users: dict[tuple[str, str], int] = {}
+        self._arrivals: dict[tuple[str, str], ArrivalCounts] = {}
         # Plugins put msgpack-safe data here; it travels with the next batch and is then cleared.
         self.custom: dict[str, Any] = {}
 
@@ -237,6 +248,13 @@ class Recorder:
     def slots(self) -> list[Slot]:
         return list(self._slots.values())
 
+    def arrivals(self, phase: str, scenario: str) -> ArrivalCounts:
+        """The arrival counters of an open scenario, created on first use; the same object afterwards."""
+        counts = self._arrivals.get((phase, scenario))
+        if counts is None:
+            counts = self._arrivals[(phase, scenario)] = ArrivalCounts()
+        return counts
+
     def set_users(self, phase: str, scenario: str, n: int) -> None:
         self._users[(phase, scenario)] = n
 
@@ -244,4 +262,9 @@ class Recorder:
         """Everything recorded since the previous drain; keys without records are left out."""
         entries = [slot._take() for slot in self._slots.values() if slot.count]
         custom, self.custom = self.custom, {}
-        return StatsBatch(entries=entries, users=dict(self._users), custom=custom)
+        arrivals = {}
+        for key, counts in self._arrivals.items():
+            if counts.scheduled or counts.dropped:
+                arrivals[key] = (counts.scheduled, counts.dropped)
+                counts.scheduled = counts.dropped = 0
+        return StatsBatch(entries=entries, users=dict(self._users), custom=custom, arrivals=arrivals)

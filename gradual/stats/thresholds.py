@@ -56,6 +56,8 @@ class _Agg:
     interrupted: int = 0
     within: int = 0
     expected_completed: int = 0
+    scheduled: int = 0  # open model arrivals in scope
+    dropped: int = 0
     hist: Histogram | None = None  # latencies (corrected), or service times for a service_ metric
 
 
@@ -68,6 +70,10 @@ def _metric(t: Threshold, agg: _Agg, seconds: float) -> float | None:
         return agg.count / seconds if seconds > 0 else None
     if t.metric == "error_rate":
         return agg.failures / completed * 100 if completed > 0 else None
+    if t.metric == "dropped":
+        return float(agg.dropped)
+    if t.metric == "dropped_rate":
+        return agg.dropped / agg.scheduled * 100 if agg.scheduled > 0 else None
     if t.metric == "within_expected":
         return agg.within / agg.expected_completed * 100 if agg.expected_completed > 0 else None
     hist = agg.hist
@@ -133,6 +139,10 @@ def evaluate(
         if key in expected:
             agg.within += totals.within_expected
             agg.expected_completed += totals.count - totals.interrupted
+    for (phase, scenario), (scheduled, dropped) in stats.arrivals.items():
+        if (t.phase is None or t.phase == phase) and (t.scenario is None or t.scenario == scenario):
+            agg.scheduled += scheduled
+            agg.dropped += dropped
     seconds = sum(d for phase, d in durations.items() if t.phase is None or phase == t.phase)
     observed = _metric(t, agg, seconds)
     if t.for_s is None:

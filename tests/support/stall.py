@@ -18,7 +18,7 @@ POLL_S = 0.002  # how finely a stalled response notices the stall is over
 
 class StallServer:
     def __init__(self, period: float, stall: float) -> None:
-        assert 0 < stall < period
+        assert 0 <= stall < period
         self.period = period
         self.stall = stall
         self.arrivals: list[float] = []  # time.time() of every request, in arrival order

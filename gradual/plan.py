@@ -54,7 +54,10 @@ def next_target(target: int, hi: int, multiply: tuple | None, add: tuple | None,
 def next_rate(rate: float, hi: float, multiply: tuple | None, add: tuple | None, k: int) -> float:
     """The open model's rate after step ``k``: as next_target, without rounding to whole users."""
     if multiply is not None:
-        moved = round(rate * _at(multiply, k), RATE_DECIMALS)
+        factor = _at(multiply, k)
+        moved = round(rate * factor, RATE_DECIMALS)
+        if moved == rate and factor != 1:  # a factor too small for the rate's precision: the ramp is done
+            moved = hi
     elif add is not None:
         moved = round(rate + _at(add, k), RATE_DECIMALS)
     else:

@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _override_options(p)
     _strict_option(p)
     _plugin_option(p)
+    _records_option(p)
     _report_options(p)
 
     p = sub.add_parser("master", help="run a test on a cluster: wait for workers, split the load, aggregate")
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     _override_options(p)
     _strict_option(p)
     _plugin_option(p)
+    _records_option(p)
     _report_options(p, http_port=DEFAULT_HTTP_PORT, log_level="INFO")
 
     p = sub.add_parser("worker", help="connect to a master and run the load it assigns")
@@ -128,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the live dashboard (on a free port unless --http-port names one) and print its URL")
     _report_options(p)
     return parser
+
+
+def _records_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--records", type=Path, metavar="PATH",
+                   help="write every completion record (the original framework's fields) as JSON lines, "
+                   "from every node")
 
 
 def _strict_option(p: argparse.ArgumentParser) -> None:
@@ -276,11 +284,12 @@ def _run_local(config: Path, request_config: Path | None, args: argparse.Namespa
     if args.workers == 0:
         from .master.local import InProcessLink
 
-        return _execute(run, InProcessLink(run), args)
+        return _execute(run, InProcessLink(run, records=args.records is not None), args)
     from .master.local_cluster import LocalCluster
     from .master.zmq_link import ZmqLink
 
-    link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=args.workers, expect_timeout=60.0)
+    link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=args.workers, expect_timeout=60.0,
+                   records=args.records is not None)
     with LocalCluster(link.port, args.workers) as cluster:
         link.start_guard = cluster.failed
         return _execute(run, link, args)
@@ -304,7 +313,7 @@ def _master(args: argparse.Namespace) -> int:
     try:
         link = ZmqLink(run, bind=args.bind, port=args.port, expect_workers=args.expect_workers,
                        expect_timeout=args.expect_workers_timeout, liveness=args.heartbeat_liveness,
-                       stats_interval=args.stats_interval)
+                       stats_interval=args.stats_interval, records=args.records is not None)
     except zmq.ZMQError as exc:
         print(f"error: cannot bind tcp://{args.bind}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -357,6 +366,15 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     if "csv" in targets:
         observers.append(CsvReporter(targets["csv"]))  # written during the run, completed at the end
     controller = Controller(run, link, observers=observers)
+    if getattr(args, "records", None) is not None:
+        from .reports.records import RecordsFile
+
+        try:
+            controller.records = RecordsFile(args.records)
+        except OSError as exc:
+            print(f"error: cannot write --records {args.records}: {exc.strerror or exc}", file=sys.stderr)
+            link.close(EXIT_USAGE)
+            return EXIT_USAGE
     # From here on a Ctrl-C is the run's to handle, even before the load starts (workers may be connecting).
     handler = gevent.signal_handler(signal.SIGINT, controller.interrupt)
     term = gevent.signal_handler(signal.SIGTERM, controller.interrupt)
@@ -419,6 +437,8 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     link.close(code)
     result.workers = link.workers()
     summary = build_summary(result, code)
+    if controller.records is not None:
+        summary["records"] = controller.records.close()
     code = _quitting(env, result, summary, code)
     write_reports(summary, targets)
     console.final(summary)

@@ -112,6 +112,7 @@ class Controller:
         self._interrupted = False
         self._stop: tuple[str, int] | None = None  # (reason, exit code) from stop()
         self.environment: Any = None  # the plugins' Environment: handed to every event this controller fires
+        self.records: Any = None  # --records: a reports.records.RecordsFile that every batch's records go to
         self._connected: dict[str, str] = {}  # live workers as last reported by events: id -> host
         self.state = "starting"
         self.aborted_by: Verdict | None = None
@@ -351,6 +352,8 @@ class Controller:
         counts: dict[str, int] = {}
         failures: dict[str, int] = {}
         for source, batch in batches:
+            if self.records is not None and (batch.records or batch.records_dropped):
+                self.records.write(source, batch.records, batch.records_dropped)
             self.stats.merge(batch, source=source)
             if batch.custom:
                 self._fire(event_hooks.worker_report, worker_id=source, data=batch.custom)

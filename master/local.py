@@ -7,10 +7,13 @@ import socket
 import time
 from collections.abc import Sequence
 
+from gradual.proto import MAX_RECORDS_PER_BATCH
+
 from gradual.configs.model import RunConfig
 from gradual.plan import Batch
 from gradual.plugins.runtime import report_to_master
 from gradual.runners.engine import Engine
+from gradual.runners.record_collector import RecordCollector
 from gradual.stats import StatsBatch
 
 from .link import Link, WorkerView
@@ -19,9 +22,10 @@ from .link import Link, WorkerView
 class InProcessLink(Link):
     WORKER_ID = "local"
 
-    def __init__(self, run: RunConfig, engine: Engine | None = None) -> None:
+    def __init__(self, run: RunConfig, engine: Engine | None = None, records: bool = False) -> None:
         self.run = run
         self.engine = engine or Engine(run)
+        self.records = RecordCollector(MAX_RECORDS_PER_BATCH) if records else None  # --records
         self._view = WorkerView(self.WORKER_ID, f"{socket.gethostname()}:{os.getpid()}", joined_at=time.time())
 
     def start(self) -> None:
@@ -44,6 +48,8 @@ class InProcessLink(Link):
         batch = self.engine.drain()
         # The worker side of report_to_master happens here in local mode, as in the agent's flush.
         batch.custom = report_to_master(batch.custom, self.WORKER_ID)
+        if self.records is not None:
+            batch.records, batch.records_dropped = self.records.take()
         return [(self.WORKER_ID, batch)], False
 
     def done(self, phase: str) -> set[str]:
@@ -54,3 +60,5 @@ class InProcessLink(Link):
 
     def close(self, exit_code: int = 0) -> None:
         self._view.left_at = time.time()
+        if self.records is not None:
+            self.records.close()

@@ -72,7 +72,7 @@ def _shown(peer: str) -> str:
     return peer if peer.isprintable() else repr(peer)
 
 
-def bundle_for(run: RunConfig, run_id: str) -> Bundle:
+def bundle_for(run: RunConfig, run_id: str, records: bool = False) -> Bundle:
     """Every file the run reads (plugin files included), relative to their common folder.
 
     Plugins named with --plugin and the command line's overrides (--host, --set ...) are not in the files:
@@ -84,6 +84,8 @@ def bundle_for(run: RunConfig, run_id: str) -> Bundle:
     options: dict | None = {"plugins": cli_plugin_names(run)} if cli_plugin_names(run) else None
     if run.overrides:
         options = {**(options or {}), "overrides": run.overrides.to_wire()}
+    if records:  # --records: every worker collects its completion records and sends them with its stats
+        options = {**(options or {}), "records": True}
     if run.cwd is not None:
         # A request_file found in the master's working directory: the worker resolves against the same folder.
         options = {**(options or {}), "cwd": Path(os.path.relpath(run.cwd, root)).as_posix()}
@@ -104,6 +106,7 @@ class ZmqLink(Link):
         liveness: int = HEARTBEAT_LIVENESS,
         master_timeout: float = MASTER_TIMEOUT,
         stats_interval: float = STATS_INTERVAL,
+        records: bool = False,
     ) -> None:
         self.run = run
         self.expect_workers = expect_workers
@@ -113,7 +116,7 @@ class ZmqLink(Link):
         self.master_timeout = master_timeout
         self.stats_interval = stats_interval
         self.run_id = uuid.uuid4().hex[:12]
-        self.bundle = bundle_for(run, self.run_id)
+        self.bundle = bundle_for(run, self.run_id, records=records)
         self.digest = self.bundle.digest()
         self.registry = Registry()
         self.drops = DropLog(log)
@@ -427,6 +430,7 @@ class ZmqLink(Link):
         except ValueError as exc:
             log.error("worker %s sent a malformed stats batch %d: %s", w.id, msg.seq, exc)
         else:
+            batch.records, batch.records_dropped = msg.records, msg.records_dropped
             self._queue.append((w.id, batch))
         w.last_seq = msg.seq
         self._send(w, Ack(msg.seq))

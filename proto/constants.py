@@ -27,6 +27,10 @@ MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 # Stats batches a worker keeps while waiting for acks (5 minutes at one batch per second).
 MAX_UNACKED_BATCHES = 300
+# --records: completion records one stats message may carry, and all of a worker's unacked batches together
+# (older batches lose theirs first, counted as dropped): a master that is slow to ack cannot grow a worker's memory.
+MAX_RECORDS_PER_BATCH = 10_000
+MAX_RECORDS_UNACKED = 50_000
 # Seconds between stats batches from a worker.
 STATS_INTERVAL = 1.0
 # Seconds without ack progress after which a worker resends its unacked batches; this catches

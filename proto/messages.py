@@ -17,6 +17,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from .constants import MAX_RECORDS_PER_BATCH
+
 
 class ProtocolError(ValueError):
     """A frame or message that breaks the wire protocol; the message is one line."""
@@ -313,9 +315,14 @@ class Stats(Message):
     TYPE: ClassVar[str] = "stats"
     seq: int
     batch: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)  # --records: completion records, bounded
+    records_dropped: int = 0
 
     def _validate(self) -> None:
         _at_least("stats.seq", self.seq, 1)
+        _at_least("stats.records_dropped", self.records_dropped, 0)
+        if len(self.records) > MAX_RECORDS_PER_BATCH:
+            raise ProtocolError(f"stats.records: {len(self.records)} records, more than {MAX_RECORDS_PER_BATCH}")
 
 
 @_register

@@ -23,6 +23,8 @@ from gradual.proto import (
     HEARTBEAT_INTERVAL,
     MASTER_TIMEOUT,
     MAX_MESSAGE_SIZE,
+    MAX_RECORDS_PER_BATCH,
+    MAX_RECORDS_UNACKED,
     MAX_UNACKED_BATCHES,
     RECONNECT_INTERVAL_INIT,
     RECONNECT_INTERVAL_MAX,
@@ -55,6 +57,7 @@ from gradual import __version__
 from gradual.plan import Batch
 from gradual.plugins.runtime import WorkerPlugins, report_to_master
 from gradual.runners.engine import Engine
+from gradual.runners.record_collector import RecordCollector
 from gradual.stats import RunStats
 
 from .bundle import BundleLoadError, LoadedBundle
@@ -100,7 +103,8 @@ class Agent:
         self.cmd_seq = 0
         self.seq = 0
         self._sent_users: dict = {}
-        self.unacked: deque[tuple[int, dict, float]] = deque()
+        self.unacked: deque[tuple[int, Stats, float]] = deque()  # (seq, message, last sent)
+        self.records: RecordCollector | None = None  # --records on the master: this worker's completion records
         self.last_master = time.monotonic()
         self.exit_code = 0
         self._quit = Event()
@@ -272,6 +276,9 @@ class Agent:
             return
         if self.bundle is not None:
             self.bundle.remove()
+        self._close_records()
+        if (msg.options or {}).get("records"):
+            self.records = RecordCollector(MAX_RECORDS_PER_BATCH)
         self.bundle = loaded
         self.engine = engine
         self.run_stats = RunStats()
@@ -369,21 +376,47 @@ class Agent:
         self.seq += 1
         wire = batch.to_wire()
         self.run_stats.merge(batch)  # after to_wire: merging may adopt the batch's histograms
-        self.unacked.append((self.seq, wire, time.monotonic()))
+        msg = self._stats_message(self.seq, wire)
+        self.unacked.append((self.seq, msg, time.monotonic()))
         if self.welcomed:
-            self._send(Stats(self.seq, wire))
+            self._send(msg)
+
+    def _stats_message(self, seq: int, wire: dict) -> Stats:
+        """The batch, with this worker's completion records when the master asked for them (--records)."""
+        if self.records is None:
+            return Stats(seq, wire)
+        records, dropped = self.records.take()
+        held = sum(len(m.records) for _, m, _ in self.unacked)
+        for i, (old_seq, old, sent) in enumerate(self.unacked):
+            if held + len(records) <= MAX_RECORDS_UNACKED:
+                break
+            if old.records:  # the oldest unacked batches give theirs up first, counted as dropped
+                held -= len(old.records)
+                self.unacked[i] = (old_seq, Stats(old.seq, old.batch, [], old.records_dropped + len(old.records)),
+                                   sent)
+        msg = Stats(seq, wire, records, dropped)
+        try:
+            encode(msg)
+        except ProtocolError:  # records too large for one frame: the stats still go, the records are counted
+            msg = Stats(seq, wire, [], dropped + len(records))
+        return msg
 
     def _resend(self) -> None:
         now = time.monotonic()
         pending = list(self.unacked)
         self.unacked.clear()
-        for seq, wire, _ in pending:
-            self.unacked.append((seq, wire, now))
-            self._send(Stats(seq, wire))
+        for seq, msg, _ in pending:
+            self.unacked.append((seq, msg, now))
+            self._send(msg)
 
     def _stop_load(self, timeout: float) -> None:
         if self.engine is not None:
             self.engine.stop_all(timeout)
+
+    def _close_records(self) -> None:
+        if self.records is not None:
+            self.records.close()
+            self.records = None
 
     def _end_run(self, exit_code: int | None) -> None:
         """test_stop (with this worker's totals) and quitting, on this node, once per run."""
@@ -396,6 +429,7 @@ class Agent:
         self._flush()
         self._end_run(exit_code)
         self.plugins.close()
+        self._close_records()
         if self.bundle is not None:
             self.bundle.remove()
         self.bundle = None

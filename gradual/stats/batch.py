@@ -187,6 +187,10 @@ class StatsBatch:
     custom: dict[str, Any] = field(default_factory=dict)
     # Open model, (phase, scenario) -> (scheduled, dropped) since the previous batch: deltas.
     arrivals: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    # --records: this node's completion records since the last batch, and how many it dropped (not in to_wire:
+    # they travel beside the batch, in the Stats message).
+    records: list[dict[str, Any]] = field(default_factory=list)
+    records_dropped: int = 0
 
     def is_empty(self) -> bool:
         """True when the batch carries nothing at all: no entries, no users gauge, no custom data."""

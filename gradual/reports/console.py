@@ -8,6 +8,7 @@ tests read them) and the final summary keeps every column.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -100,6 +101,8 @@ class ConsoleReporter:
             stderr = sys.stderr
             self._live.start(refresh=True)
             self._follow_stderr(stderr)
+            # A run that ends without final() (an internal error) must not leave the cursor hidden.
+            atexit.register(self._stop_live)
         else:
             self._live.update(view, refresh=True)
 

@@ -18,6 +18,7 @@ import gevent
 from gradual import events as event_hooks
 from gradual import plan
 from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
+from gradual.runners.open_pool import MAX_LATENESS_S
 from gradual.stats import RunStats
 from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all
 from gradual.verdict import failure_reason
@@ -405,8 +406,9 @@ class Controller:
             journey_s = spent_us / started / 1e6 if started else None
             need = (f"it would need about {math.ceil(rate * journey_s)} (rate x observed journey time "
                     f"{journey_s * 1000:.1f} ms)") if journey_s else "no journey has finished yet"
-            log.warning("scenario %s/%s drops arrivals: all %d journeys of max_concurrency are busy at %g/s; %s",
-                        phase.name, scen.name, scen.max_concurrency, rate, need)
+            log.warning("scenario %s/%s drops arrivals at %g/s: they found all %d journeys of its max_concurrency "
+                        "busy (or came over %g s late to a starved scheduler); %s", phase.name, scen.name, rate,
+                        scen.max_concurrency, MAX_LATENESS_S, need)
 
     def _check_aborts(self, phase: PhaseConfig, t: float) -> None:
         """abort: true thresholds are judged every tick on what has been merged so far."""

@@ -136,8 +136,8 @@ def test_a_saturated_open_scenario_counts_every_arrival_it_drops(target: TargetP
     assert scen["peak_users"] == 1
     warning = [line for line in run.stderr.splitlines() if "drops arrivals" in line]
     assert len(warning) == 1, run.stderr  # once, naming the scenario and the journeys it would need
-    assert "scenario p/busy drops arrivals: all 1 journeys of max_concurrency are busy at 100/s; it would " \
-           "need about " in warning[0]
+    assert "scenario p/busy drops arrivals at 100/s: they found all 1 journeys of its max_concurrency busy " \
+           "(or came over 0.5 s late to a starved scheduler); it would need about " in warning[0]
     need = int(warning[0].split("need about ")[1].split()[0])
     assert 2 <= need <= 5, warning  # 100/s x ~21-30 ms
 

@@ -71,13 +71,16 @@ def write_config(tmp_path: Path) -> Path:
         "load_one": {"run_time": 3, "scenarios": {LONG_SCENARIO: {
             "requests": ["list_products", "a_request_whose_name_is_also_quite_long_for_a_table_column"],
             "min_concurrency": 1, "max_concurrency": 2, "ramp_up_add": 1, "ramp_up_wait": 1}}},
-        "load_two": {"run_time": 2, "scenarios": {"broken": {
-            "requests": ["server_error"], "min_concurrency": 1, "max_concurrency": 1}}},
+        "load_two": {"run_time": 2, "scenarios": {
+            "broken": {"requests": ["server_error"], "min_concurrency": 1, "max_concurrency": 1},
+            # Open model: 40 arrivals/s of a 100 ms request with one journey at most: most are dropped.
+            "arrivals": {"requests": ["slow"], "min_rate": 40, "max_rate": 40, "max_concurrency": 1}}},
     }, requests={
         "list_products": {"url": f"{HTTP_BASE}/slow", "params": {"ms": 5}},
         "a_request_whose_name_is_also_quite_long_for_a_table_column": {"url": f"{HTTP_BASE}/slow",
                                                                        "params": {"ms": 5}},
         "server_error": {"url": f"{HTTP_BASE}/status/500", "expected_response_time": 0.5},
+        "slow": {"url": f"{HTTP_BASE}/slow", "params": {"ms": 100}},
     }, wait_between_phases=3, name="console test")
 
 
@@ -137,6 +140,12 @@ def test_live_console_fits_the_terminal_and_shows_each_phase_once(
     assert re.match(r"total +\d+ +\d+ +", totals[-1]), totals[-1]
     assert any(line.startswith("top errors") for line in lines), screen
     assert any(re.search(r"\d+  broken/server_error  http: ", line) for line in lines), screen
+    # The dropped column comes with an open-model scenario only: in load_two's table, not in load_one's.
+    heads = starting(lines, "scenario ")
+    assert len(heads) == 2 and "dropped" not in heads[0] and heads[1].split()[-1] == "dropped", heads
+    dropped = int(next(line for line in lines if line.startswith("arrivals ")).split()[-1])
+    assert dropped > 0, screen
+    assert any(line.startswith("open-model arrivals ") for line in lines), screen
     # During the run: the run's clock, and the pause before the second phase.
     during = "\n".join(seen)
     assert re.search(r"^run \d+:\d\d elapsed, ~\d+:\d\d left", during, re.MULTILINE), during[-3000:]

@@ -7,7 +7,6 @@ precision: loopback latencies are fractions of a millisecond.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -83,14 +82,12 @@ class Tally:
         return cells if dropped is None else [*cells, dropped]
 
 
-def arrivals(controller: Any) -> Callable[[str, str], tuple[int, int] | None]:
-    """(scheduled, dropped) arrivals of an open-model scenario, None for a closed one.
-
-    The hook for the open model (issue 12): RunStats.arrivals(phase, scenario) once it exists. The
-    dropped column shows only when some scenario of the phase has arrival data.
-    """
-    found = getattr(controller.stats, "arrivals", None)
-    return found if callable(found) else (lambda _phase, _scenario: None)
+def arrivals(controller: Any, phase: str, scenario: Any) -> tuple[int, int] | None:
+    """(scheduled, dropped) arrivals of an open-model scenario so far, None for a closed one."""
+    if not getattr(scenario, "open", False):
+        return None
+    counts = getattr(controller.stats, "arrivals", {}).get((phase, scenario.name), (0, 0))
+    return int(counts[0]), int(counts[1])
 
 
 def header(label: str, done: float, total: float, run_line: str, width: int) -> RenderableType:
@@ -154,9 +151,8 @@ def pause_view(controller: Any, now: float, left: float, width: int) -> Renderab
 def _table(controller: Any, phase: Any, sample: Any, width: int) -> RenderableType:
     stats, name = controller.stats, phase.name
     per_request = sum(len(s.requests) for s in phase.scenarios) <= PER_REQUEST_ROWS
-    arrival_of = arrivals(controller)
-    arrival = {s.name: arrival_of(name, s.name) for s in phase.scenarios}
-    with_dropped = any(a is not None for a in arrival.values())
+    arrival = {s.name: arrivals(controller, name, s) for s in phase.scenarios}
+    with_dropped = any(a is not None for a in arrival.values())  # the column shows with an open-model scenario
     rows: list[Row] = []
     total = Tally()
     total_users = 0

@@ -45,12 +45,12 @@ def _requests(summary: Mapping[str, Any]) -> list[Row]:
 
 
 def _arrivals(summary: Mapping[str, Any]) -> list[Row]:
-    """Open-model scenarios (issue 12's `scheduled` and `dropped`): a table only when some scenario has them."""
+    """Open-model scenarios' `scheduled` and `dropped` arrivals: a table only when the run has such a scenario."""
     rows = []
     for phase in summary.get("phases", []):
         for scen in phase.get("scenarios", []):
             scheduled, dropped = scen.get("scheduled"), scen.get("dropped")
-            if scheduled is None and dropped is None:
+            if scen.get("model", "open") != "open" or (scheduled is None and dropped is None):
                 continue
             share = f"{dropped / scheduled * 100:.1f}%" if scheduled and dropped is not None else "-"
             rows.append(Row(f"{phase['name']}/{scen['name']}",

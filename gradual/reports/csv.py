@@ -18,7 +18,7 @@ from typing import Any
 
 from ..stats import Histogram
 from .base import Reporter
-from .fields import as_dict, as_float, as_int, mappings
+from .fields import as_dict, as_float, as_int, mappings, shown_latency
 from .summary import iso, parse_iso
 
 STATS_HEADER = [
@@ -116,7 +116,7 @@ def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
                 rps = req.get("rps")
                 rows.append(_stats_row(
                     req.get("type", ""), req.get("name", ""), phase.get("name", ""), scen.get("name", ""),
-                    count, failures, interrupted, as_dict(req.get("latency_ms")),
+                    count, failures, interrupted, shown_latency(req),
                     rps if isinstance(rps, (int, float)) else _rate(count, duration),
                     _rate(failures, duration),
                     ratio if isinstance(ratio, (int, float)) else None,
@@ -128,7 +128,7 @@ def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:
     # totals has no bytes in schema 1; the sum of the requests' bytes is the same number.
     total_bytes = totals["bytes"] if "bytes" in totals else sum(r[-1] for r in rows)
     rows.append(_stats_row(
-        "", AGGREGATED, "", "", count, failures, interrupted, as_dict(totals.get("latency_ms")),
+        "", AGGREGATED, "", "", count, failures, interrupted, shown_latency(totals),
         rps if isinstance(rps, (int, float)) else _rate(count, active),
         _rate(failures, active),
         within / completed if completed > 0 else None,
@@ -176,14 +176,16 @@ def _live_stats_rows(controller: Any) -> list[list[Any]]:
             within += t.within_expected
         duration = durations.get(key[0], 0.0)
         rows.append(_stats_row(
-            getattr(req, "kind", ""), key[2], key[0], key[1], t.count, t.failures, t.interrupted, t.latency_ms(),
+            getattr(req, "kind", ""), key[2], key[0], key[1], t.count, t.failures, t.interrupted,
+            t.latency_ms() if t.count > t.interrupted else {},
             _rate(t.count, duration), _rate(t.failures, duration),
             t.within_expected_ratio() if has_expectation else None, t.bytes,
         ))
     totals = stats.totals()
     active = sum(durations.values())
     rows.append(_stats_row(
-        "", AGGREGATED, "", "", totals.count, totals.failures, totals.interrupted, totals.latency_ms(),
+        "", AGGREGATED, "", "", totals.count, totals.failures, totals.interrupted,
+        totals.latency_ms() if totals.count > totals.interrupted else {},
         _rate(totals.count, active), _rate(totals.failures, active),
         within / completed if completed > 0 else None, totals.bytes,
     ))

@@ -25,3 +25,16 @@ def as_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return 0.0
     return float(value)
+
+
+def completed(data: Any) -> int:
+    """Requests of a summary row that completed (count minus interrupted): those that have a latency."""
+    row = as_dict(data)
+    return as_int(row.get("count")) - as_int(row.get("interrupted"))
+
+
+def shown_latency(data: Any, key: str = "latency_ms") -> dict[str, Any]:
+    """A row's latencies for display, or {} when no request of it completed: every report then shows
+    "no value" ('-', a blank CSV cell, null) instead of a 0.000 that reads as fast."""
+    row = as_dict(data)
+    return as_dict(row.get(key)) if completed(row) > 0 else {}

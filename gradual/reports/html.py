@@ -18,7 +18,7 @@ from typing import Any
 from gradual.web import asset, fill, json_island
 
 from .base import Reporter
-from .fields import as_dict, as_float, as_int, mappings
+from .fields import as_dict, as_float, as_int, mappings, shown_latency
 from .summary import parse_iso
 
 # exit code (DESIGN.md) -> verdict word, CSS class
@@ -123,7 +123,7 @@ def report_model(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_row(data: dict[str, Any], name: str, kind: str = "") -> dict[str, Any]:
-    lat = as_dict(data.get("latency_ms"))
+    lat = shown_latency(data)  # nothing completed: null latencies, drawn as "–"
     expected = _num(data.get("expected_response_time"))
     codes = as_dict(data.get("status_codes"))
     return {

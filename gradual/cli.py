@@ -419,7 +419,7 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
             term: Any, max_error_rate: float = 1.0) -> int:
     """Run, then write the summary and reports; the dashboard's pages get them before the API stops."""
     from .master.link import LinkError
-    from .reports.render import write_reports
+    from .reports.render import reports_line, write_reports
     from .reports.summary import build_summary
 
     try:
@@ -440,8 +440,11 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     if controller.records is not None:
         summary["records"] = controller.records.close()
     code = _quitting(env, result, summary, code)
-    write_reports(summary, targets)
+    written = write_reports(summary, targets)
     console.final(summary)
+    line = reports_line(written)
+    if line:
+        print(line, flush=True)
     if api is not None:
         from .reports.html import render_html
 

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..configs.errors import display_path
 from .base import Reporter
-from .csv import CsvReporter
+from .csv import CsvReporter, history_path, stats_path
 from .html import HtmlReporter
 from .json import JsonReporter
 from .junit import JunitReporter
@@ -33,13 +34,25 @@ REPORT_DIR_NAMES = {
 }
 
 
-def write_reports(summary: dict[str, Any], targets: dict[str, Path]) -> None:
-    """Write each requested format; ``targets`` maps a REPORTERS name to its path (a prefix for csv)."""
+def write_reports(summary: dict[str, Any], targets: dict[str, Path]) -> list[Path]:
+    """Write each requested format; ``targets`` maps a REPORTERS name to its path (a prefix for csv).
+
+    Returns the files written, in ``targets`` order (csv: its two files)."""
     unknown = sorted(set(targets) - set(REPORTERS))
     if unknown:
         raise ValueError(f"unknown report format(s): {', '.join(unknown)}")
+    written: list[Path] = []
     for name, path in targets.items():
         REPORTERS[name](Path(path)).write(summary)
+        written += [stats_path(Path(path)), history_path(Path(path))] if name == "csv" else [Path(path)]
+    return written
+
+
+def reports_line(written: list[Path]) -> str | None:
+    """The one line a run prints about its reports ("reports: summary.json, report.html"), None if none."""
+    if not written:
+        return None
+    return "reports: " + ", ".join(display_path(p) for p in written)
 
 
 def report_dir_targets(directory: Path) -> dict[str, Path]:
@@ -52,6 +65,8 @@ def report_command(summary_path: Path, targets: dict[str, Path]) -> int:
         return _fail("no report to write: give --html, --junit, --csv, --json or --report-dir")
     try:
         text = summary_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _fail(f"{summary_path}: file not found (a summary is what --json or --report-dir wrote)")
     except (OSError, UnicodeDecodeError) as exc:
         return _fail(f"cannot read {summary_path}: {getattr(exc, 'strerror', None) or exc}")
     try:
@@ -63,13 +78,15 @@ def report_command(summary_path: Path, targets: dict[str, Path]) -> int:
         found = "no schema" if schema is None else f"schema {schema!r}"
         return _fail(f"{summary_path} is not a gradual summary ({found}; expected {SCHEMA!r})")
     try:
-        write_reports(summary, targets)
+        line = reports_line(write_reports(summary, targets))
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         return _fail(f"cannot write report{where}: {exc.strerror or exc}")
     except (AttributeError, TypeError, ValueError) as exc:
         # Reporters skip missing fields; a field of the wrong type (a hand-edited file) lands here.
         return _fail(f"{summary_path} has a malformed field: {exc}")
+    if line:
+        print(line)
     return 0
 
 

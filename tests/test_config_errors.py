@@ -145,6 +145,8 @@ CASES = [
          "params_not_mapping_requests.yaml"),
     Case("header_list_value.yaml", "requests.r1.headers.Accept", 6, "expected a string, found a list",
          "header_list_value_requests.yaml"),
+    Case("header_number_value.yaml", "requests.r1.headers.X-Retry", 6,
+         'expected a string, found an integer 3 (quote it: "3")', "header_number_value_requests.yaml"),
     Case("request_not_mapping.yaml", "requests.r1", 3, "expected a mapping with at least a url, found a string",
          "request_not_mapping_requests.yaml"),
     Case("env_missing.yaml", "requests.r1.url", 4,

@@ -45,7 +45,7 @@ def reqs(tmp_path: Path) -> Path:
             url: "http://127.0.0.1:8080/users"
             http_method: post
             params: {name: x}
-            headers: {Accept: application/json, X-Retry: 3}
+            headers: {Accept: application/json, X-Retry: "3"}
             expected_response_time: 0.25
             timeout: 4
             type: write

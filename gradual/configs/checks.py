@@ -215,8 +215,15 @@ class Checker:
             return None
         out: dict[str, str] = {}
         for k, v in value.items():
-            if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-                self.error(f"{path}.{k}", f"expected a string, found {type_name(v)}", line_of(value, k))
+            if not isinstance(v, str):
+                # YAML reads `X-Retry: 3` as a number and `DNT: yes`... as text only when quoted: a value
+                # is sent exactly as written, so the file says which text it means.
+                hint = f' (quote it: "{v}")' if isinstance(v, (int, float)) and not isinstance(v, bool) else ""
+                if isinstance(v, bool):
+                    hint = ' (quote it: "true" or "false")'
+                self.error(f"{path}.{k}", f"expected a string, found {type_name(v)}"
+                           f"{'' if isinstance(v, (dict, list)) or v is None else f' {v!r}'}{hint}",
+                           line_of(value, k))
                 continue
-            out[str(k)] = str(v)
+            out[str(k)] = v
         return out

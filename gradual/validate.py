@@ -14,6 +14,7 @@ from .configs.loader import BASES
 from .configs.model import PYTHON, RequestConfig
 from .configs.overrides import Overrides
 from .configs.workload import describe_wait
+from .preflight import missing_credentials
 
 
 def print_config_warnings(warnings: Sequence[ConfigIssue]) -> None:
@@ -102,6 +103,9 @@ def validate_command(
         print_config_error(refused)
         return 2
     print_config_warnings(run.warnings)
+    # The files are valid, but this environment lacks what a request needs: `gradual run` would stop on it.
+    print_config_warnings([replace(i, message=f"{i.message}: gradual run would stop here (exit 2)")
+                           for i in missing_credentials(run)])
     for line in run.overrides.describe():
         print(f"override: {line}")
     print(render_tree(run))

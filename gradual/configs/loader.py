@@ -223,6 +223,21 @@ def _ramp_rules(check: Checker, scen: dict, path: str, lo: int, hi: int, multipl
     return lo
 
 
+def _check_pinned(check: Checker, scen: dict, path: str, requests: list[RequestConfig], users: int,
+                  iterate: bool) -> None:
+    """iterate_through_requests false pins user i to request i mod n: fewer users than requests leave some unrun."""
+    if iterate or users >= len(requests):
+        return
+    never = [r.name for r in requests[users:]]
+    shown = ", ".join(never[:3]) + (f" and {len(never) - 3} more" if len(never) > 3 else "")
+    key = "max_concurrency" if "max_concurrency" in scen else "requests"
+    check.warn(f"{path}.{key}",
+               f"at most {users} user{'' if users == 1 else 's'} for {len(requests)} requests with "
+               "iterate_through_requests false (each user is pinned to one request): "
+               f"{shown} would never run; set iterate_through_requests: true or more users",
+               line_of(scen, key))
+
+
 def _dedupe(issues: list[ConfigIssue]) -> list[ConfigIssue]:
     return list(dict.fromkeys(issues))
 
@@ -391,6 +406,7 @@ def _scenario(
                 requests.append(pool[item])
     if len(check.issues) > before:
         return None
+    _check_pinned(check, scen, path, requests, max(int(lo), int(hi)), iterate)
     return ScenarioConfig(
         name=name,
         requests=tuple(requests),

@@ -213,6 +213,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if not targets:
             parser.error("report needs at least one of --json, --csv, --html, --junit, --report-dir")
         return report_command(args.summary, targets)
+    if getattr(args, "report_dir", None) is not None:
+        # Plugins (and the local workers, who inherit it) learn where this run's reports go.
+        os.environ["GRADUAL_REPORT_DIR"] = str(args.report_dir.resolve())
     # Everything below runs load: sockets must be cooperative before anything imports them.
     from gevent import monkey
 

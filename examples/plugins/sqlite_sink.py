@@ -8,8 +8,11 @@ thread pool once a second (or once `batch_size` rows wait), so a commit never st
       plugins:
         - path: sqlite_sink.py
           options:
-            database: results.db      # relative to the working directory; {worker_id}, {role} and
-                                      # {pid} are filled in, e.g. "results-{worker_id}.db"
+            database: results.db      # optional: a path as given (relative to the working directory);
+                                      # {worker_id}, {role} and {pid} are filled in, e.g.
+                                      # "results-{worker_id}.db". Without it: gradual-results-{node}.db
+                                      # in the run's --report-dir (GRADUAL_REPORT_DIR), else in the
+                                      # system's temp folder (logged), never the current folder.
             batch_size: 500           # rows per insert
             flush_interval: 1.0       # seconds between inserts
 
@@ -18,8 +21,10 @@ Workers on one machine may share one file (SQLite locks it; WAL mode keeps write
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
+import tempfile
 from typing import Any
 
 import gevent
@@ -27,6 +32,8 @@ from gevent.event import Event
 from gevent.lock import BoundedSemaphore
 
 from gradual import EventPlugin
+
+log = logging.getLogger("gradual.plugins.sqlite_sink")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -59,8 +66,16 @@ class SqliteSink(EventPlugin):
 
     def initialize(self) -> None:
         node = self.env.worker_id or self.env.role
-        template = str(self.options.get("database", "gradual-results.db"))
-        self.path = template.format(worker_id=node, role=self.env.role, pid=os.getpid())
+        template = self.options.get("database")
+        if template is None:
+            # `gradual run/master/demo --report-dir DIR` tells plugins (and local workers) where reports go.
+            folder = os.environ.get("GRADUAL_REPORT_DIR")
+            if not folder:
+                folder = tempfile.gettempdir()
+                log.warning("sqlite-sink: no options.database and no --report-dir: writing to %s", folder)
+            template = os.path.join(folder, "gradual-results-{worker_id}.db")
+        self.path = str(template).format(worker_id=node, role=self.env.role, pid=os.getpid())
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         self.batch_size = int(self.options.get("batch_size", 500))
         self.interval = float(self.options.get("flush_interval", 1.0))
         self.node = node

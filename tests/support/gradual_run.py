@@ -127,7 +127,8 @@ def gradual_env(target: TargetProcess | None = None, extra: Mapping[str, str] | 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     # The overrides' variables too: a developer's GRADUAL_HOST must not aim a test's load elsewhere.
-    for key in ("GRADUAL_TARGET", "GRADUAL_WS_TARGET", "GRADUAL_HOST", "GRADUAL_RUN_TIME", "GRADUAL_USERS"):
+    for key in ("GRADUAL_TARGET", "GRADUAL_WS_TARGET", "GRADUAL_HOST", "GRADUAL_RUN_TIME", "GRADUAL_USERS",
+                "GRADUAL_REPORT_DIR"):
         env.pop(key, None)
     if target is not None:
         env["GRADUAL_TARGET"] = target.url

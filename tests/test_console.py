@@ -89,11 +89,12 @@ def run_in_terminal(tmux: Tmux, tmp_path: Path, target: TargetProcess) -> tuple[
     config = write_config(tmp_path)
     env = {"GRADUAL_TARGET": target.url, "PYTHONPATH": str(REPO_ROOT), "TERM": "tmux-256color"}
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
+    # Run from tmp_path: the reports line names summary.json, not pytest's long temporary path.
     cmd = shlex.join([sys.executable, "-m", "gradual", "run", str(config), "--log-level", "INFO",
-                      "--json", str(tmp_path / "summary.json")])
+                      "--json", "summary.json"])
     script = tmp_path / "run.sh"
     # COLUMNS would fix rich's width: the terminal's own size must be what counts.
-    script.write_text(f"unset COLUMNS LINES\n{exports}cd {shlex.quote(str(REPO_ROOT))}\n{cmd}\n"
+    script.write_text(f"unset COLUMNS LINES\n{exports}cd {shlex.quote(str(tmp_path))}\n{cmd}\n"
                       "echo GRADUAL-EXIT=$?\nsleep 600\n", encoding="utf-8")
     tmux.start(script)
     seen: list[str] = []
@@ -120,6 +121,7 @@ def test_live_console_fits_the_terminal_and_shows_each_phase_once(
     tmux_factory.append(tmux)
     code, screen, seen = run_in_terminal(tmux, tmp_path, target)
     assert code == 0, screen
+    assert (tmp_path / "summary.json").is_file()
     lines = screen.splitlines()
 
     too_wide = [line for line in lines if len(line) > width]

@@ -118,3 +118,10 @@ def test_run_prints_the_warning_once_and_runs(tmp_path: Path, target: TargetProc
     assert sum("runs.distributed" in line for line in done.stderr.splitlines()) == 1, done.stderr
     assert server_counts(target) == {"GET /hit": 2}
     assert done.summary is not None and done.summary["totals"]["count"] == 2
+
+
+def test_a_name_inside_a_phase_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    config = DISTRIBUTED.replace("    p:\n      run_time: 1\n", "    p:\n      name: first\n      run_time: 1\n")
+    warnings = load(_write(tmp_path, config)).warnings
+    assert [w.key for w in warnings] == ["runs.distributed", "runs.phases.p.name"]
+    assert "named by its key ('p')" in warnings[1].message and warnings[1].line == 9

@@ -36,3 +36,12 @@ def check_distributed(check: Checker, runs: dict) -> None:
                "not used: gradual needs no coordinator and contacts no worker address; it distributes with "
                f"`gradual master CONFIG --expect-workers {n}` on one machine and "
                "`gradual worker --host MASTER_HOST` on each worker machine (workers connect to the master)", line)
+
+
+def check_phase_name(check: Checker, phase: dict, path: str) -> None:
+    """A ``name:`` inside a phase (the original user guide lists it as the phase's identifier): the mapping
+    key is the name; the value is accepted and not used, as the original ignored it."""
+    if "name" in phase:
+        key = path.rsplit(".", 1)[-1]
+        check.warn(f"{path}.name", f"not used: a phase is named by its key ({key!r}); remove this key or rename "
+                   "the phase", line_of(phase, "name"))

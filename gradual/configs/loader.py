@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .checks import Checker
-from .compat import check_distributed
+from .compat import check_distributed, check_phase_name
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
 from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
 from .overrides import Overrides, attribute, check_host, host_requests
@@ -27,7 +27,7 @@ CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioCon
 BASES = {CONFIG_DIR: "next to the config", CWD: "in the working directory"}
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
 RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins", "distributed")
-PHASE_KEYS = ("run_time", "scenarios", "thresholds")
+PHASE_KEYS = ("run_time", "scenarios", "thresholds", "name")  # name: the original user guide's (a warning)
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
     "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds", "wait_time", *OPEN_KEYS,
@@ -284,6 +284,7 @@ def _phase(
         return None
     before = len(check.issues)
     check.keys(phase, PHASE_KEYS, path)
+    check_phase_name(check, phase, path)
     run_time = check.duration(phase, "run_time", f"{path}.run_time", required=True, positive=True)
     scenarios_map = check.mapping(phase, "scenarios", f"{path}.scenarios")
     if scenarios_map is not None and not scenarios_map:

@@ -16,8 +16,8 @@ does exactly that). Call it from the main thread, one run at a time.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,7 @@ def run(
     workers: int = 0,
     overrides: Overrides | Mapping[str, Any] | None = None,
     reports: Mapping[str, str | Path] | str | Path | None = None,
+    records: str | Path | None = None,
 ) -> Summary:
     """Run the test ``config`` and return its summary; ``summary.exit_code`` is the CLI's exit code.
 
@@ -66,7 +67,8 @@ def run(
     (as ``gradual run --workers N``). ``overrides``: an ``Overrides`` or a mapping with the CLI's
     flags: ``host``, ``run_time``, ``users``, ``spawn_rate`` and ``set`` (a mapping of key paths to values,
     or ``"KEY.PATH=VALUE"`` strings); the GRADUAL_* environment variables are not read. ``reports``: a
-    folder for every report, or a mapping of report name (json, csv, html, junit) to path.
+    folder for every report, or a mapping of report name (json, csv, html, junit) to path. ``records``: a
+    path for every completion record as JSON lines (``--records``).
 
     A config that does not validate raises ``gradual.configs.ConfigError`` (``str()`` lists every
     issue, one a line); a run that cannot start raises ``RunAborted``.
@@ -78,11 +80,11 @@ def run(
         raise ValueError("workers must be 0 or more")
     if isinstance(config, RunConfig):  # loaded by the caller, who keeps what its request files registered
         check_credentials(config)
-        return _execute(config, workers, _targets(reports))
+        return _execute(config, workers, _targets(reports), records)
     run_config = load(config, request_config, _overrides(overrides))
     try:
         check_credentials(run_config)
-        return _execute(run_config, workers, _targets(reports))
+        return _execute(run_config, workers, _targets(reports), records)
     finally:
         _forget(run_config)
 
@@ -122,7 +124,7 @@ def _targets(reports: Mapping[str, str | Path] | str | Path | None) -> dict[str,
     return {name: Path(path) for name, path in reports.items()}
 
 
-def _execute(run: RunConfig, workers: int, targets: dict[str, Path]) -> Summary:
+def _execute(run: RunConfig, workers: int, targets: dict[str, Path], records: str | Path | None) -> Summary:
     from .master.controller import Controller
     from .master.link import LinkError
     from .plugins.runtime import controller_environment, finish_run
@@ -134,16 +136,21 @@ def _execute(run: RunConfig, workers: int, targets: dict[str, Path]) -> Summary:
         if workers == 0:
             from .master.local import InProcessLink
 
-            link: Any = InProcessLink(run)
+            link: Any = InProcessLink(run, records=records is not None)
         else:
             from .master.local_cluster import LocalCluster
             from .master.zmq_link import ZmqLink
 
-            link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=workers, expect_timeout=60.0)
+            link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=workers, expect_timeout=60.0,
+                           records=records is not None)
             cluster = stack.enter_context(LocalCluster(link.port, workers))
             link.start_guard = cluster.failed
         observers: list[Any] = [CsvReporter(targets["csv"])] if "csv" in targets else []
         controller = Controller(run, link, observers=observers)
+        if records is not None:
+            from .reports.records import RecordsFile
+
+            controller.records = stack.enter_context(_closing(RecordsFile(Path(records))))
         env, fatal = controller_environment(run, link, controller)
         if fatal is not None:
             link.close(EXIT_ABORTED)
@@ -162,9 +169,20 @@ def _execute(run: RunConfig, workers: int, targets: dict[str, Path]) -> Summary:
         link.close(code)
         result.workers = link.workers()
         summary = build_summary(result, code)
+        if controller.records is not None:
+            summary["records"] = controller.records.close()
         finish_run(env, result, summary, code)
     write_reports(summary, targets)
     return Summary(summary)
+
+
+@contextmanager
+def _closing(records: Any) -> Iterator[Any]:
+    """The records file is closed even when the run fails (close() twice is harmless)."""
+    try:
+        yield records
+    finally:
+        records.close()
 
 
 def _forget(run: RunConfig) -> None:

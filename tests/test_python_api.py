@@ -132,6 +132,13 @@ def test_run_on_two_local_workers(tmp_path: Path, target: TargetProcess) -> None
     assert sorted(w["id"] for w in summary["workers"]) == ["local-1", "local-2"]
 
 
+def test_records_from_python(tmp_path: Path, target: TargetProcess) -> None:
+    records = tmp_path / "records.jsonl"
+    summary = gradual.run(_config(tmp_path, target.url), records=records)
+    lines = records.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == summary["records"]["written"] == sum(server_counts(target).values()) > 3
+
+
 def test_overrides_and_reports(tmp_path: Path, target: TargetProcess) -> None:
     config = _config(tmp_path, target.url, run_time=30)
     out = tmp_path / "out.json"

@@ -36,6 +36,6 @@ class RecordsFile:
         self.written += len(lines)
 
     def close(self) -> dict[str, Any]:
-        """Close the file; what the summary says about it."""
+        """Close the file (again is harmless); what the summary says about it."""
         self._fh.close()
         return {"path": str(self.path), "written": self.written, "dropped": self.dropped}

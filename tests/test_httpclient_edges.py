@@ -221,6 +221,20 @@ def test_a_reused_connection_dropped_after_reading_the_request_is_sent_twice_onc
     ctx.close()
 
 
+def test_a_post_is_not_sent_again_when_its_kept_alive_connection_dies_unanswered(edge: EdgeServer) -> None:
+    # RFC 9112 §9.3.1: a non-idempotent request may have been applied; one failure, and the server saw it once.
+    ctx = UserContext(user=0, scenario="s", phase="p")
+    ok = HttpRunner(RequestConfig("ok", HTTP, f"{edge.url}/ok"), ctx)
+    drop = HttpRunner(RequestConfig("drop", HTTP, f"{edge.url}/drop", "POST", body="x"), ctx)
+    with gevent.Timeout(10):
+        assert ok.run().status == 200
+        outcome = drop.run()
+    assert outcome.error_kind == "connection"
+    assert "not sent again" in (outcome.error_message or "")
+    assert edge.counts == {"GET /ok": 1, "POST /drop": 1}
+    ctx.close()
+
+
 def _ipv6_loopback() -> str | None:
     """Why ::1 cannot be used here, or None when it can."""
     if not socket.has_ipv6:
@@ -288,3 +302,27 @@ def test_the_deadline_counts_from_now_even_when_the_event_loop_clock_is_stale(ed
     time.sleep(0.8)
     _ok([client.runner.run() for _ in range(3)])  # no gevent.Timeout around them: it would refresh the clock
     client.close()
+
+
+def test_connect_timeout_bounds_a_connect_the_server_never_accepts() -> None:
+    # A listener with a full accept queue: Linux drops further SYNs, so a connect waits (no traffic leaves
+    # 127.0.0.1). The first connection fills the queue; gradual's is the second.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.create_connection(("127.0.0.1", port), timeout=1)]
+        try:
+            client = Client(f"http://127.0.0.1:{port}/", connect_timeout=0.3, timeout=5.0)
+            started = time.monotonic()
+            [outcome] = client.run(1)
+            elapsed = time.monotonic() - started
+            client.close()
+        finally:
+            for sock in fillers:
+                sock.close()
+    if outcome.error_kind is None or "connect" not in (outcome.error_message or ""):
+        pytest.skip(f"this kernel accepted the connect anyway: {outcome}")
+    assert (outcome.error_kind, outcome.error_message) == ("timeout", f"connect to 127.0.0.1:{port} not done "
+                                                                      "within 0.3s")
+    assert 0.25 <= elapsed < 2.0

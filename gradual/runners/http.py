@@ -16,6 +16,7 @@ from .base import HTTP_ERROR, Outcome, RequestRunner, UserContext
 from .httpclient import Endpoint, HttpConnection, HttpFailure, RequestHead, header_pairs
 
 QUERY_METHODS = ("GET", "HEAD", "DELETE")
+IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE")  # RFC 9110 §9.2.2
 
 
 def endpoint_of(req: RequestConfig) -> Endpoint:
@@ -65,6 +66,7 @@ class HttpRunner(RequestRunner):
         self._endpoint = endpoint_of(request)
         self._wire = build_http_request(request, self._endpoint).encode()
         self._head = request.method == "HEAD"
+        self._idempotent = request.method in IDEMPOTENT_METHODS
         # The body is read and counted always, kept only when something will look at it.
         self.keep_body = bool(request.callbacks)
         self._timeout = request.timeout
@@ -81,7 +83,8 @@ class HttpRunner(RequestRunner):
             conn = self._conn = self.ctx.http_client(self._endpoint, self._connect)
         try:
             response = conn.request(self._wire, head=self._head, keep_body=self.keep_body,
-                                    timeout=self._timeout, connect_timeout=self._connect_timeout)
+                                    timeout=self._timeout, connect_timeout=self._connect_timeout,
+                                    idempotent=self._idempotent)
         except HttpFailure as exc:
             return Outcome(error_kind=exc.kind, error_message=exc.message)
         status = response.status_code

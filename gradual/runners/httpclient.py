@@ -2,8 +2,9 @@
 
 A request goes out as bytes built once (``RequestHead``); the answer is framed as RFC 9112 says (Content-Length,
 chunked with trailers, close-delimited, HTTP/1.0, no body for HEAD/1xx/204/304 whatever Content-Length says).
-A connection the server closed while idle is found before reuse and replaced without a counted request; a
-request whose reused connection dies before any byte of answer is sent once more on a fresh one (§9.3.1).
+A connection the server closed while idle is found before reuse and replaced without a counted request; an
+idempotent request whose reused connection dies before any byte of answer is sent once more on a fresh one
+(RFC 9112 §9.3.1).
 """
 
 from __future__ import annotations
@@ -221,10 +222,12 @@ class HttpConnection:
         self._chunks: list[bytes] | None = [] if keep_body else None
 
     def request(self, data: bytes, *, head: bool = False, keep_body: bool = False, timeout: float | None = None,
-                connect_timeout: float | None = None) -> Response:
+                connect_timeout: float | None = None, idempotent: bool = True) -> Response:
         """Send ``data`` (a whole request) and read the whole response; HttpFailure if it fails.
 
         ``timeout`` bounds everything (connect, send, the full response); ``connect_timeout`` the connect alone.
+        ``idempotent`` requests are sent once more when a kept-alive connection dies before any byte of answer;
+        others (POST, PATCH) are not, as RFC 9112 §9.3.1 says: the server may have applied them.
         """
         # A bare loop timer that throws _Deadline into this greenlet: a third of a gevent.Timeout's cost, which
         # showed in profiles. A new one each time: a libev timer restarted after stop() keeps its old deadline.
@@ -246,6 +249,9 @@ class HttpConnection:
                     self.close()
                     if not reused or attempt:
                         raise HttpFailure(CONNECTION, str(exc)) from None
+                    if not idempotent:
+                        raise HttpFailure(CONNECTION, f"{exc} on a kept-alive connection (not sent again: "
+                                          "the method is not idempotent)") from None
                     self.retries += 1
             raise AssertionError("unreachable")
         except _Deadline:

@@ -31,6 +31,10 @@ _SERVER_CLOSED = "connection closed by the server"
 _EXPIRED = "expired"
 
 
+class _ConnectTimeout(Exception):
+    """The connection was not open within ``connect_timeout``."""
+
+
 class _Closed(Exception):
     """The server closed the connection (a close frame or EOF) before answering."""
 
@@ -84,8 +88,10 @@ class WebSocketRunner(RequestRunner):
 
     def _open(self) -> websocket.WebSocket:
         req = self.request
-        ws = websocket.create_connection(req.url, timeout=req.timeout, header=self._headers,
-                                         enable_multithread=False, sslopt=self._sslopt)
+        # connect_timeout bounds the TCP connect, TLS and the opening handshake; timeout still bounds it all.
+        with gevent.Timeout(req.connect_timeout, _ConnectTimeout):
+            ws = websocket.create_connection(req.url, timeout=req.timeout, header=self._headers,
+                                             enable_multithread=False, sslopt=self._sslopt)
         self.connects += 1
         self._opened = time.monotonic()
         self._on_connection = 0
@@ -153,6 +159,10 @@ class WebSocketRunner(RequestRunner):
                 raise
             self._abandon()
             return Outcome(error_kind=TIMEOUT, error_message=f"no reply within {self.request.timeout:g}s")
+        except _ConnectTimeout:
+            self._abandon()
+            return Outcome(error_kind=TIMEOUT,
+                           error_message=f"connection not open within {self.request.connect_timeout:g}s")
         except websocket.WebSocketTimeoutException:
             self._abandon()
             return Outcome(error_kind=TIMEOUT, error_message="timed out waiting for a reply")

@@ -392,7 +392,7 @@ class Controller:
         """Once per open scenario and phase, when it starts dropping arrivals: how many journeys it needs."""
         for scen in phase.scenarios:
             key = (phase.name, scen.name)
-            counts = self.stats.arrivals.get(key)
+            counts = self.stats.arrivals(*key)
             if not scen.open or counts is None or not counts[1] or key in self._dropping:
                 continue
             self._dropping.add(key)

@@ -88,7 +88,15 @@ class StatsCollector:
                 users.add_metric([phase.name, scen.name], stats.users(phase.name, scen.name))
         workers = GaugeMetricFamily("gradual_workers", "Live workers")
         workers.add_metric([], len(self.controller.link.live_workers()))
-        yield from (requests, failures, interrupted, latency, users, workers)
+        # Open model: scheduled == started + dropped per scenario, exactly.
+        scheduled = CounterMetricFamily("gradual_arrivals_scheduled", "Open-model arrivals due",
+                                        labels=["phase", "scenario"])
+        dropped = CounterMetricFamily("gradual_arrivals_dropped", "Open-model arrivals dropped (no journey free)",
+                                      labels=["phase", "scenario"])
+        for (phase_name, scenario), (n_scheduled, n_dropped) in sorted(stats.arrival_counts.items()):
+            scheduled.add_metric([phase_name, scenario], n_scheduled)
+            dropped.add_metric([phase_name, scenario], n_dropped)
+        yield from (requests, failures, interrupted, latency, users, workers, scheduled, dropped)
 
 
 def status(controller: Any) -> dict[str, Any]:

@@ -122,12 +122,20 @@ def test_a_saturated_open_scenario_counts_every_arrival_it_drops(target: TargetP
     }}}, requests={"slow": {"url": f"{HTTP_BASE}/slow?ms=20"}})
     target.reset()
 
-    run = run_gradual(config, target=target)
+    run = run_gradual(config, target=target, extra_args=["--report-dir", str(tmp_path / "reports")])
 
     assert run.returncode == 0, run.stderr
     assert run.summary is not None
     (scen,) = run.summary["phases"][0]["scenarios"]
     count = run.request("slow")["count"]
+    # The reports say it too: the arrivals CSV and a JUnit case per open scenario.
+    (arrivals_csv,) = (tmp_path / "reports").glob("*_arrivals.csv")
+    header, row = arrivals_csv.read_text().splitlines()
+    assert header == "Phase,Scenario,Scheduled,Started,Dropped,Dropped (%)"
+    assert row.split(",")[:5] == ["p", "busy", str(scen["scheduled"]), str(count), str(scen["dropped"])]
+    (junit,) = (tmp_path / "reports").glob("*.xml")
+    assert f"p/busy: {scen['scheduled']} arrivals scheduled, {count} started, {scen['dropped']} dropped" \
+        in junit.read_text()
     assert scen["model"] == "open"
     assert scen["scheduled"] == count + scen["dropped"]  # exactly: each arrival started or dropped
     assert 290 <= scen["scheduled"] <= 302  # 100/s for 3 s, from t=0
@@ -200,6 +208,6 @@ def test_dropped_thresholds_read_the_arrival_counts() -> None:
     stats = RunStats()
     stats.merge(StatsBatch(arrivals={("p", "s"): (150, 20)}), source="w1")
     stats.merge(StatsBatch(arrivals={("p", "s"): (50, 30)}), source="w2")  # merged exactly across workers
-    assert stats.arrivals == {("p", "s"): [200, 50]}
+    assert stats.arrivals("p", "s") == (200, 50) and stats.arrivals("p", "other") is None
     assert judge("dropped == 50") == (50.0, True)
     assert judge("dropped_rate < 10%") == (25.0, False)

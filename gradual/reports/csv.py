@@ -32,6 +32,8 @@ HISTORY_HEADER = [
     "Requests/s", "Failures/s", "p50 (ms)", "p95 (ms)", "p99 (ms)",
     "Requests", "Failures",  # in this row's window (the last one holds the stop's tail): they add up to the totals
 ]
+# Open-model scenarios only (a file of its own, written when the run has one): scheduled = started + dropped.
+ARRIVALS_HEADER = ["Phase", "Scenario", "Scheduled", "Started", "Dropped", "Dropped (%)"]
 AGGREGATED = "Aggregated"
 _LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p99_9", "max", "min", "mean")
 
@@ -42,6 +44,10 @@ def stats_path(prefix: Path) -> Path:
 
 def history_path(prefix: Path) -> Path:
     return prefix.with_name(prefix.name + "_history.csv")
+
+
+def arrivals_path(prefix: Path) -> Path:
+    return prefix.with_name(prefix.name + "_arrivals.csv")
 
 
 class CsvReporter(Reporter):
@@ -96,6 +102,22 @@ class CsvReporter(Reporter):
     def write(self, summary: dict[str, Any]) -> None:
         _atomic_write(self.stats_path, [STATS_HEADER, *summary_stats_rows(summary)])
         _atomic_write(self.history_path, [HISTORY_HEADER, *summary_history_rows(summary)])
+        arrivals = summary_arrival_rows(summary)
+        if arrivals:
+            _atomic_write(arrivals_path(self.path), [ARRIVALS_HEADER, *arrivals])
+
+
+def summary_arrival_rows(summary: dict[str, Any]) -> list[list[Any]]:
+    """A row per open-model scenario: its arrivals scheduled, started and dropped."""
+    rows: list[list[Any]] = []
+    for phase in mappings(summary, "phases"):
+        for scen in mappings(phase, "scenarios"):
+            if scen.get("model") == "open":
+                scheduled, dropped = as_int(scen.get("scheduled")), as_int(scen.get("dropped"))
+                share = _num(round(dropped / scheduled * 100.0, 3)) if scheduled else 0
+                rows.append([phase.get("name", ""), scen.get("name", ""), scheduled, scheduled - dropped, dropped,
+                             share])
+    return rows
 
 
 def summary_stats_rows(summary: dict[str, Any]) -> list[list[Any]]:

@@ -21,6 +21,7 @@ from .fields import as_int, mappings
 
 THRESHOLD_CLASS = "gradual.thresholds"
 REQUEST_CLASS = "gradual.requests"
+ARRIVALS_CLASS = "gradual.arrivals"
 RUN_CLASS = "gradual.run"
 EXIT_ABORTED = 3  # DESIGN.md exit codes: no workers, a bundle a worker could not load, an internal error
 # Characters XML 1.0 cannot carry at all (not even escaped); error messages can contain them.
@@ -43,6 +44,7 @@ def build_junit(summary: dict[str, Any]) -> ET.Element:
     cases = [_run_case(run)]
     cases += [_threshold_case(t) for t in thresholds]
     cases += _request_cases(summary, every=not thresholds)
+    cases += _arrival_cases(summary)
     failures = sum(1 for c in cases if c.find("failure") is not None)
     errors = sum(1 for c in cases if c.find("error") is not None)
     name = f"gradual: {run.get('name', 'run')}"
@@ -138,6 +140,28 @@ def _request_cases(summary: dict[str, Any], every: bool) -> list[ET.Element]:
                 if isinstance(codes, dict) and codes:
                     lines.append("status codes: " + ", ".join(f"{code}: {n}" for code, n in codes.items()))
                 failure.text = _clean("\n".join(lines))
+    return cases
+
+
+def _arrival_cases(summary: dict[str, Any]) -> list[ET.Element]:
+    """A case per open-model scenario with its arrivals; it passes (a threshold on dropped judges them), and
+    says what it scheduled and dropped."""
+    cases = []
+    for phase in mappings(summary, "phases"):
+        for scen in mappings(phase, "scenarios"):
+            if scen.get("model") != "open":
+                continue
+            where = f"{phase.get('name', '')}/{scen.get('name', '')}"
+            case = ET.Element("testcase", {
+                "name": _clean(f"arrivals {where}"),
+                "classname": _clean(f"{ARRIVALS_CLASS}.{phase.get('name', '')}"),
+                "time": _seconds(phase.get("duration_s")),
+            })
+            scheduled, dropped = as_int(scen.get("scheduled")), as_int(scen.get("dropped"))
+            share = f" ({dropped / scheduled:.2%})" if scheduled else ""
+            ET.SubElement(case, "system-out").text = _clean(
+                f"{where}: {scheduled} arrivals scheduled, {scheduled - dropped} started, {dropped} dropped{share}")
+            cases.append(case)
     return cases
 
 

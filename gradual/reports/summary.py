@@ -76,7 +76,7 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
                     "status_codes": t.status_codes(),
                     "errors": t.errors_list(),
                 })
-            arrivals = stats.arrivals.get((record.name, scen.name), [0, 0]) if scen.open else None
+            arrivals = (stats.arrivals(record.name, scen.name) or (0, 0)) if scen.open else None
             scenarios.append({
                 "name": scen.name,
                 "peak_users": record.peak_users.get(scen.name, 0),

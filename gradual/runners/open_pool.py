@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent import GreenletExit
-from gevent.event import Event
+from gevent.hub import Waiter, get_hub
 
 from .. import events
 from ..configs.model import ScenarioConfig
@@ -34,6 +34,7 @@ log = logging.getLogger("gradual.engine")
 # An arrival the scheduler reaches this late (it was starved of the CPU) is dropped rather than started
 # in a catch-up burst with the others it fell behind on.
 MAX_LATENESS_S = 0.5
+RATE_POLL_S = 0.05  # the longest the scheduler sleeps before it looks at the schedule again
 
 
 class Journey(User):
@@ -42,18 +43,20 @@ class Journey(User):
     def __init__(self, pool: OpenPool, ctx: UserContext, steps: Sequence[Step]) -> None:
         super().__init__(ctx, steps, once=False, on_exit=pool._exited)
         self.pool = pool
-        self._go = Event()
-        self.scheduled_ns = 0  # perf_counter_ns the arrival was due
-        self.pick = 0  # round-robin: which request this arrival runs
+        # An idle journey waits on a Waiter; the scheduler hands it an arrival through the hub (the cheapest
+        # wake-up gevent has: no Event, no timer). None while it runs one.
+        self._waiter: Waiter | None = Waiter()
 
     def stop(self) -> None:
         self.stopping = True
-        self._go.set()
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:  # idle: wake it to exit; a running journey sees the flag when it is done
+            self.pool.callback(waiter.switch, None)
 
     def begin(self, scheduled_ns: int, pick: int) -> None:
-        self.scheduled_ns = scheduled_ns
-        self.pick = pick
-        self._go.set()
+        waiter, self._waiter = self._waiter, None
+        assert waiter is not None, "an arrival handed to a journey that is not idle"
+        self.pool.callback(waiter.switch, (scheduled_ns, pick))
 
     def _run(self) -> None:
         pool = self.pool
@@ -62,15 +65,14 @@ class Journey(User):
         mono = time.monotonic
         listeners = events.request.listeners
         iterate = pool.scenario.iterate_through_requests
-        go = self._go
         try:
             while True:
-                go.wait()
-                go.clear()
-                if self.stopping:
+                waiter = self._waiter
+                job = waiter.get() if waiter is not None else None
+                if job is None or self.stopping:
                     break
-                journey = steps if iterate else (steps[self.pick % len(steps)],)
-                intended = self.scheduled_ns
+                intended, pick = job
+                journey = steps if iterate else (steps[pick % len(steps)],)
                 for i, step in enumerate(journey):
                     if i and self.stopping:
                         break
@@ -103,7 +105,9 @@ class Journey(User):
                 self.ctx.iteration += 1
                 pool.journey_time_ns += perf() - intended
                 pool.journeys += 1
+                self._waiter = Waiter()  # ready before _finished() makes it idle again
                 if not pool._finished(self):
+                    self._waiter = None
                     break
         finally:
             self.current = None
@@ -134,7 +138,7 @@ class OpenPool:
         self.peak = 0
         self.window_peak = 0
         self.done = False  # never: an open scenario runs for its phase's run_time
-        self._changed = Event()
+        self.callback = get_hub().loop.run_callback
         self._stopped = False
         self._spawned = 0
         self._arrival = 0
@@ -165,7 +169,6 @@ class OpenPool:
         self.schedule.set_rate(now, rate, theta)
         if self._scheduler is None and not self._stopped:
             self._scheduler = gevent.spawn(self._schedule)
-        self._changed.set()
 
     # -- journeys ---------------------------------------------------------------------------------
     def _spawn(self) -> Journey:
@@ -213,15 +216,15 @@ class OpenPool:
     # -- the scheduler ----------------------------------------------------------------------------
     def _schedule(self) -> None:
         schedule = self.schedule
-        changed = self._changed
         origin = self.origin_ns
+        sleep = gevent.sleep
         while not self._stopped:
             due = schedule.next_due()
             now = (time.perf_counter_ns() - origin) / 1e9
             if due > now:
-                changed.clear()
-                changed.wait(None if due == NEVER else due - now)
-                continue  # a rate change or the due time: look again
+                # A rate step recomputes next_due(): sleeping at most RATE_POLL_S notices it soon enough.
+                sleep(RATE_POLL_S if due == NEVER else min(due - now, RATE_POLL_S))
+                continue
             self._fire_due(now)
 
     def _fire_due(self, now: float) -> None:
@@ -249,7 +252,6 @@ class OpenPool:
     def stop(self, timeout: float) -> None:
         """No more arrivals; journeys in flight get ``timeout`` to finish, then are killed (interrupted)."""
         self._stopped = True
-        self._changed.set()
         if self._scheduler is not None:
             self._scheduler.kill(block=True)
         journeys = list(self.idle) + list(self.busy) + list(self.retired)

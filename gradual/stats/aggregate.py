@@ -297,7 +297,7 @@ class RunStats:
         self.users_by_source: dict[str, dict[tuple[str, str], int]] = {}
         self._newest: dict[tuple[str, str, str], int] = {}  # newest window second seen per key
         # Open model, (phase, scenario) -> [scheduled, dropped]: scheduled == started + dropped, exactly.
-        self.arrivals: dict[tuple[str, str], list[int]] = {}
+        self.arrival_counts: dict[tuple[str, str], list[int]] = {}
 
     def merge(self, batch: StatsBatch, source: str | None = None) -> None:
         n = 0
@@ -313,9 +313,9 @@ class RunStats:
             if entry.windows:
                 self._age_windows(key, dst, max(entry.windows))
         for key, (scheduled, dropped) in batch.arrivals.items():
-            counts = self.arrivals.get(key)
+            counts = self.arrival_counts.get(key)
             if counts is None:
-                counts = self.arrivals[key] = [0, 0]
+                counts = self.arrival_counts[key] = [0, 0]
             counts[0] += scheduled
             counts[1] += dropped
         src = "" if source is None else source
@@ -350,6 +350,11 @@ class RunStats:
     def users(self, phase: str, scenario: str) -> int:
         key = (phase, scenario)
         return sum(users.get(key, 0) for users in self.users_by_source.values())
+
+    def arrivals(self, phase: str, scenario: str) -> tuple[int, int] | None:
+        """(scheduled, dropped) arrivals of an open-model scenario so far; None when it has none (closed)."""
+        counts = self.arrival_counts.get((phase, scenario))
+        return None if counts is None else (counts[0], counts[1])
 
     def forget_users(self, source: str) -> None:
         """A lost worker's users are no longer running; its requests stay counted."""

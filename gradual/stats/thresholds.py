@@ -139,7 +139,7 @@ def evaluate(
         if key in expected:
             agg.within += totals.within_expected
             agg.expected_completed += totals.count - totals.interrupted
-    for (phase, scenario), (scheduled, dropped) in stats.arrivals.items():
+    for (phase, scenario), (scheduled, dropped) in stats.arrival_counts.items():
         if (t.phase is None or t.phase == phase) and (t.scenario is None or t.scenario == scenario):
             agg.scheduled += scheduled
             agg.dropped += dropped

@@ -150,7 +150,15 @@ def test_chunked_body_with_trailers_is_counted_and_kept_when_asked(edge: EdgeSer
 def test_body_is_counted_but_not_kept_without_a_consumer(edge: EdgeServer) -> None:
     client = Client(f"{edge.url}/chunked")
     [outcome] = client.run(1)
-    assert outcome.nbytes == 10 and outcome.response.content is None
+    assert outcome.nbytes == 10 and outcome.response.content is None and outcome.response.headers == []
+    client.close()
+
+
+def test_kept_headers_are_the_final_heads_after_an_interim_one(edge: EdgeServer) -> None:
+    client = Client(f"{edge.url}/continue", callbacks=(lambda: None,))
+    [outcome] = client.run(1)
+    assert outcome.response.headers == [(b"Content-Type", b"text/plain"), (b"Content-Length", b"2")]
+    assert outcome.response.content == b"ok"
     client.close()
 
 
@@ -186,7 +194,7 @@ def test_ten_megabyte_body_is_counted_exactly(edge: EdgeServer) -> None:
 
 
 def test_redirects_are_not_followed(edge: EdgeServer) -> None:
-    client = Client(f"{edge.url}/redirect")
+    client = Client(f"{edge.url}/redirect", callbacks=(lambda: None,))  # a consumer: the head is kept
     [outcome] = client.run(1)
     assert (outcome.status, outcome.error_kind) == (302, None)
     assert outcome.response.header("location") == "/ok"

@@ -10,6 +10,7 @@ idempotent request whose reused connection dies before any byte of answer is sen
 from __future__ import annotations
 
 import errno
+import re
 import select
 import socket as _stdsocket
 import ssl as _stdssl
@@ -126,17 +127,24 @@ def header_pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tupl
 
 
 class Response:
-    """One response: status, headers (raw bytes pairs as received), body size, and the body when kept."""
+    """One response: status, body size, and the head and body when kept (for checks and callbacks)."""
 
-    __slots__ = ("status_code", "headers", "nbytes", "content", "http_version")
+    __slots__ = ("status_code", "nbytes", "content", "http_version", "_head", "_headers")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], nbytes: int, content: bytes | None,
-                 version: str) -> None:
+    def __init__(self, status: int, head: bytes | None, nbytes: int, content: bytes | None, version: str) -> None:
         self.status_code = status
-        self.headers = headers
         self.nbytes = nbytes
         self.content = content  # None unless the request asked to keep the body
         self.http_version = version
+        self._head = head  # the raw bytes up to the end of the final head (any 1xx heads first), when kept
+        self._headers: list[tuple[bytes, bytes]] | None = None
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The final head's headers as received (raw name and value bytes); empty when the head was not kept."""
+        if self._headers is None:
+            self._headers = parse_head(self._head) if self._head is not None else []
+        return self._headers
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""
@@ -156,11 +164,37 @@ class Response:
         return json.loads(self.content or b"")
 
 
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def parse_head(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The header lines of the final response head in ``data`` (interim 1xx heads skipped). httptools has parsed
+    and checked the same bytes already; this reads them again only when someone asks for the headers, because
+    httptools' own per-header callbacks cost more than the rest of the parse."""
+    pos = 0
+    lines: list[bytes] = []
+    while pos < len(data):
+        match = _HEAD_END.search(data, pos)
+        end = match.start() if match else len(data)
+        lines = data[pos:end].split(b"\n")
+        status = lines[0].split(None, 2)[1:2]
+        if not (status and status[0][:1] == b"1" and status[0] != b"101") or match is None:
+            break
+        pos = match.end()
+    headers = []
+    for line in lines[1:]:
+        name, sep, value = line.rstrip(b"\r").partition(b":")
+        if sep:
+            headers.append((name.strip(), value.strip()))
+    return headers
+
+
 class HttpConnection:
     """A user's keep-alive connection to one endpoint. Not shared between greenlets.
 
-    It is its own httptools protocol: the parser calls on_header/on_headers_complete/on_body/on_message_complete
-    on it while ``request`` feeds what it received.
+    It is its own httptools protocol: the parser calls on_headers_complete/on_body/on_message_complete (and
+    on_chunk_header) on it while ``request`` feeds what it received. There is no on_header: headers are read from
+    the kept head bytes only when needed (Response.headers, or the framing of a body the server cut short).
     """
 
     def __init__(self, endpoint: Endpoint) -> None:
@@ -177,16 +211,14 @@ class HttpConnection:
 
     # -- httptools protocol ------------------------------------------------------------------------------
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+    def on_chunk_header(self) -> None:
+        self._chunked = True
 
     def on_headers_complete(self) -> None:
         parser = self._parser
         status = parser.get_status_code()
         if 100 <= status < 200 and status != 101:
-            # llhttp ends an interim response at its head and parses the final one after it.
-            self._headers = []
-            return
+            return  # llhttp ends an interim response at its head and parses the final one after it
         self._status = status
         self._keep_alive = parser.should_keep_alive()
         self._version = parser.get_http_version()
@@ -212,7 +244,8 @@ class HttpConnection:
 
     def _reset_response(self, head: bool, keep_body: bool) -> None:
         self._head = head
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._raw: list[bytes] = []  # copies of the received bytes up to the end of the head, when kept
+        self._chunked = False
         self._status = 0
         self._version = "1.1"
         self._keep_alive = False
@@ -324,6 +357,7 @@ class HttpConnection:
             received += n
             if self._parser is None:  # a HEAD answer already complete: whatever follows is not ours
                 break
+            in_head = not self._head_done
             try:
                 self._parser.feed_data(view[:n])
             except httptools.HttpParserUpgrade:
@@ -333,6 +367,10 @@ class HttpConnection:
                 if isinstance(cause, HttpFailure):
                     raise cause from None
                 raise HttpFailure(CONNECTION, f"invalid HTTP response: {exc}") from None
+            # The head's bytes are kept while it is incomplete, and once complete only when someone will read
+            # its headers: a body kept for a consumer, or a connection not kept alive (whose body may end at EOF).
+            if in_head and (not self._head_done or keep_body or not self._keep_alive):
+                self._raw.append(bytes(view[:n]))
             if self._done:
                 break
             if not self._head_done and received > MAX_HEAD_BYTES:
@@ -346,7 +384,8 @@ class HttpConnection:
             self._parser = httptools.HttpResponseParser(self)
         chunks = self._chunks
         content = None if chunks is None else b"".join(chunks)
-        return Response(self._status, self._headers, self._nbytes, content, self._version)
+        head = b"".join(self._raw) if chunks is not None and self._raw else None
+        return Response(self._status, head, self._nbytes, content, self._version)
 
     def _eof(self, received: int) -> Response:
         """The server closed the connection: the end of a close-delimited body, or a failure."""
@@ -354,9 +393,11 @@ class HttpConnection:
             raise _NoAnswer("connection closed before any answer")
         if not self._head_done:
             raise HttpFailure(CONNECTION, "connection closed in the middle of the response head")
-        framing = {name.lower() for name, _ in self._headers} & {b"content-length", b"transfer-encoding"}
-        if framing:
-            what = "chunked body" if b"transfer-encoding" in framing else f"body ({self._nbytes} bytes received)"
+        # A kept-alive answer has a framed body (llhttp keeps alive only then); otherwise the head says.
+        framed = self._keep_alive or self._chunked or any(
+            name.lower() in (b"content-length", b"transfer-encoding") for name, _ in parse_head(b"".join(self._raw)))
+        if framed:
+            what = "chunked body" if self._chunked else f"body ({self._nbytes} bytes received)"
             raise HttpFailure(CONNECTION, f"connection closed before the end of the {what}")
         self._keep_alive = False  # a close-delimited body: complete at EOF (RFC 9112 §6.3, rule 8)
         return self._finish()

@@ -22,13 +22,16 @@ from gevent.queue import Empty, Queue
 
 from gradual.reports.detail import MIN_WINDOW_S, run_plan, target_hosts
 from gradual.reports.html import request_row, threshold_row
-from gradual.stats.histogram import Histogram
+from gradual.stats.aggregate import summary_ms
+from gradual.stats.histogram import Histogram, merged
 from gradual.stats.thresholds import SecondVerdicts, evaluate
 
 log = logging.getLogger("gradual.master")
 
 KEEPALIVE_S = 2.0  # a stream with nothing new gets the run state (and a comment keeps proxies from closing it)
 MAX_ERRORS = 20
+MANY_WORKERS = 100  # above this many workers the table is sent every WORKERS_EVERY frames
+WORKERS_EVERY = 5
 CLIENT_BACKLOG = 120  # frames a slow page may fall behind before its stream is closed (it reconnects)
 _PCTS = (50.0, 95.0, 99.0)
 
@@ -109,9 +112,18 @@ class LiveView:
             "users": users,
             "rows": self._table(now),
             "thresholds": self._thresholds(now),
-            "workers": self.workers(),
+            **self._workers_part(),
             "errors": self._latest_errors(),
         }
+
+    def _workers_part(self) -> dict[str, Any]:
+        """The workers table every second for a small cluster, every WORKERS_EVERY seconds for a big one
+        (a thousand rows a second would cost the master and the page more than the rest of the frame)."""
+        registry = getattr(self.controller.link, "registry", None)
+        many = registry is not None and len(registry.all()) > MANY_WORKERS
+        if many and self._tick % WORKERS_EVERY and self.latest is not None:
+            return {}
+        return {"workers": self.workers()}
 
     # -- per-second points ----------------------------------------------------------------------
     def _series_id(self, group: str, phase: str, scenario: str, request: str) -> int:
@@ -200,19 +212,32 @@ class LiveView:
                     if req.expected_response_time is not None:
                         judged += t.count - t.interrupted
                         within += t.within_expected
-        totals = c.stats.totals()
-        total = request_row(_request_dict(None, totals, sum(durations.values())), "Total")
+        active = sum(durations.values())
+        if self._running():
+            # Latencies of the sealed seconds (all but the newest two), so no key builds its full view.
+            data = _settled_total([t for t in (c.stats.get(*k) for k in c.stats.keys()) if t is not None], active)
+        else:
+            data = _request_dict(None, c.stats.totals(), active)
+        total = request_row(data, "Total")
         total.update(total=True, within_expected_ratio=round(within / judged, 6) if judged > 0 else None)
         rows.append(total)
         return rows
 
+    def _running(self) -> bool:
+        phases = self.controller.phases
+        return bool(phases) and not phases[-1].duration_s
+
     def _row(self, phase: str, scenario: str, req: Any, t: Any, seconds: float) -> dict[str, Any]:
+        """A running phase's keys: exact counts, latencies of their sealed seconds (reading a key's whole
+        view every second would cost the master more than the rest of the dashboard); once the phase is
+        over, the exact latencies, computed once."""
         key = (phase, scenario, req.name)
-        signature = (t.count, t.failures, t.interrupted)
+        running = self._running() and self.controller.phases[-1].name == phase
+        signature = (t.count, t.failures, t.interrupted, running)
         cached = self._rows.get(key)
-        if cached is not None and cached[0] == signature and not self.controller.phases[-1].name == phase:
+        if cached is not None and cached[0] == signature and not running:
             return cached[1]
-        row = request_row(_request_dict(req, t, seconds), req.name, req.kind)
+        row = request_row(_request_dict(req, t, seconds, settled=running), req.name, req.kind)
         row["key"] = [phase, scenario, req.name]
         self._rows[key] = (signature, row)
         return row
@@ -251,9 +276,9 @@ class LiveView:
                 self._cpu = (now, self._process.cpu_percent(), self._process.memory_info().rss)
             except psutil.Error:
                 self._cpu = (now, None, None)
+        users = sum(sum(u.values()) for u in c.stats.users_by_source.values())
         for view in c.link.workers():  # in-process: the engine is this process
             cpu, rss = self._cpu[1], self._cpu[2]
-            users = sum(sum(u.values()) for u in c.stats.users_by_source.values())
             out.append({"id": view.id, "host": view.host, "state": c.state, "cpu_percent": cpu, "rss": rss,
                         "users": users, "lost": view.lost, "live": view.live,
                         "requests": by_source.get(view.id, 0) or by_source.get("", 0),
@@ -351,14 +376,31 @@ def _percentiles(hist: Histogram | None) -> list[float | None]:
     return [_ms(v) for v in hist.percentiles(_PCTS)]
 
 
-def _request_dict(req: Any, t: Any, seconds: float) -> dict[str, Any]:
-    """A request's numbers in the summary's per-request form (build_summary's keys)."""
+def _settled_total(keys: list[Any], seconds: float) -> dict[str, Any]:
+    """The total row's numbers over ``keys``: exact counters, latencies of their sealed seconds."""
+    status: dict[int, int] = {}
+    for t in keys:
+        for code, n in t.status.items():
+            status[code] = status.get(code, 0) + n
+    count = sum(t.count for t in keys)
+    return {
+        "count": count, "failures": sum(t.failures for t in keys), "interrupted": sum(t.interrupted for t in keys),
+        "rps": round(count / seconds, 3) if seconds > 0 else 0.0, "bytes": sum(t.bytes for t in keys),
+        "latency_ms": summary_ms(merged(t.settled_hist() for t in keys)), "expected_response_time": None,
+        "within_expected_ratio": None, "status_codes": {str(code): status[code] for code in sorted(status)},
+    }
+
+
+def _request_dict(req: Any, t: Any, seconds: float, settled: bool = False) -> dict[str, Any]:
+    """A request's numbers in the summary's per-request form (build_summary's keys); ``settled``: latencies
+    of the sealed seconds only."""
     expected = None if req is None else req.expected_response_time
     ratio = t.within_expected_ratio() if expected is not None else None
     return {
         "count": t.count, "failures": t.failures, "interrupted": t.interrupted,
         "rps": round(t.count / seconds, 3) if seconds > 0 else 0.0, "bytes": t.bytes,
-        "latency_ms": t.latency_ms(), "expected_response_time": expected,
+        "latency_ms": summary_ms(t.settled_hist()) if settled else t.latency_ms(),
+        "expected_response_time": expected,
         "within_expected_ratio": None if ratio is None or not math.isfinite(ratio) else round(ratio, 6),
         "status_codes": t.status_codes(),
     }

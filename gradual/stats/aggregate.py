@@ -143,6 +143,12 @@ class RequestTotals(KeyDelta):
         """Latency from each request's intended start (corrected for coordinated omission where it applies)."""
         return _summary_ms(self.hist)
 
+    def settled_hist(self) -> Histogram:
+        """The whole-run histogram without the pending windows: every second but the newest SEAL_LAG_S
+        of a key still receiving them. Read-only; reading it builds no view, so a live display can read
+        it every second for many keys."""
+        return _FOLDED.__get__(self)
+
     def service_ms(self) -> dict[str, float]:
         """Service time, send -> last byte; the latencies themselves where no correction applies."""
         return _summary_ms(self.hist if self.service is None else self.service)
@@ -177,6 +183,11 @@ class RequestTotals(KeyDelta):
                 }
             )
         return series
+
+
+def summary_ms(h: Histogram) -> dict[str, float]:
+    """min, mean, p50 ... p99.9, max of ``h`` in ms, as latency_ms() gives them."""
+    return _summary_ms(h)
 
 
 def _summary_ms(h: Histogram) -> dict[str, float]:

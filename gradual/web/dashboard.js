@@ -6,6 +6,7 @@
   var root = $("sections");
   G.clear(root);
   var run = null, plan = [], series = {}, order = [], latest = null, ended = null, view = "scenarios", frames = 0;
+  var workers = [];  // a big cluster's frames carry the workers table only every few seconds
   var RPS_AT = 3;
 
   // -- layout ------------------------------------------------------------------------------------
@@ -130,7 +131,7 @@
     G.clear(thresholdsBox);
     if (!latest || !latest.thresholds.length) G.empty(thresholdsBox, "No thresholds configured.");
     else G.thresholdsTable(thresholdsBox, latest.thresholds);
-    drawWorkers(latest ? latest.workers : []);
+    drawWorkers(workers);
     G.clear(errorsBox);
     if (!latest || !latest.errors.length) G.empty(errorsBox, "No errors.");
     else G.errorsTable(errorsBox, latest.errors);
@@ -184,6 +185,7 @@
   source.addEventListener("init", function (ev) {
     var d = JSON.parse(ev.data);
     run = d.run; plan = d.plan; series = {}; order = []; latest = d.latest; frames = 0;
+    if (latest && latest.workers) workers = latest.workers;
     addSeries(d.series);
     addPoints(d.points);
     link(true, "live");
@@ -195,12 +197,13 @@
     addSeries(d.series);
     addPoints(d.points);
     latest = d;
+    if (d.workers) workers = d.workers;
     frames++;
     drawAll();
   });
   source.addEventListener("state", function (ev) {
     var d = JSON.parse(ev.data);
-    if (!latest) { drawWorkers(d.workers); $("state").textContent = "state: " + d.state; }
+    if (!latest) { workers = d.workers; drawWorkers(workers); $("state").textContent = "state: " + d.state; }
   });
   source.addEventListener("end", function (ev) {
     showEnd(JSON.parse(ev.data));

@@ -30,6 +30,7 @@ log = logging.getLogger("gradual.master")
 
 KEEPALIVE_S = 2.0  # a stream with nothing new gets the run state (and a comment keeps proxies from closing it)
 MAX_ERRORS = 20
+RECHECK_S = 3  # seconds already sent that are sent again if a late batch changed them
 MANY_WORKERS = 100  # above this many workers the table is sent every WORKERS_EVERY frames
 WORKERS_EVERY = 5
 CLIENT_BACKLOG = 120  # frames a slow page may fall behind before its stream is closed (it reconnects)
@@ -61,6 +62,8 @@ class LiveView:
         #  window_s, p50, p95, p99]
         self.points: list[list[Any]] = []
         self._next_second: dict[str, int] = {}  # per phase: the first second not yet emitted
+        self._emitted: dict[tuple[str, int], tuple[Any, ...]] = {}  # (phase, second) -> what its points said
+        self._point_at: dict[tuple[int, int], int] = {}  # (series id, second) -> index in self.points
         self.latest: dict[str, Any] | None = None  # the last frame without its points
         self.ended: dict[str, Any] | None = None
         self.reports: dict[str, tuple[str, bytes]] = {}  # name -> (content type, body), once the run ended
@@ -79,15 +82,15 @@ class LiveView:
         page is open: a page that opens gets them fresh in its first event."""
         self._tick += 1
         new_series_from = len(self.series)
-        new_points_from = len(self.points)
-        self._emit_seconds()
+        # The running phase, and the one before it: its last batches may come after it ended.
+        fresh = self._emit_seconds(self.controller.phases[-2:])
         self._track_errors()
         if not self._queues:
             self.latest = None
             return
         frame = self.state_frame()
         self.latest = frame
-        out = dict(frame, series=self.series[new_series_from:], points=self.points[new_points_from:])
+        out = dict(frame, series=self.series[new_series_from:], points=fresh)
         self._broadcast(sse("tick", out))
 
     def state_frame(self) -> dict[str, Any]:
@@ -136,13 +139,17 @@ class LiveView:
                                 "request": request, "label": label})
         return sid
 
-    def _emit_seconds(self) -> None:
-        """Points for the seconds of the current phase that ended at least a second ago (all of them
-        once the phase is over): later batches of an emitted second reach the totals, not the chart."""
+    def _emit_seconds(self, records: list[Any]) -> list[list[Any]]:
+        """Points for the seconds of these phases that ended at least a second ago (all of them once the
+        phase is over), and again for the RECHECK_S seconds before those if a late batch changed them (a
+        page replaces a point of the same series and second). Returns the new and changed points."""
+        fresh: list[list[Any]] = []
+        for record in records:
+            fresh.extend(self._emit_phase(record, self.controller.run.phase(record.name)))
+        return fresh
+
+    def _emit_phase(self, record: Any, phase: Any) -> list[list[Any]]:
         c = self.controller
-        record, phase = c.phases[-1], c.phase
-        if phase is None or phase.name != record.name:
-            return
         stats = c.stats
         keys = [(scen, req.name, stats.get(record.name, scen.name, req.name))
                 for scen in phase.scenarios for req in scen.requests]
@@ -154,21 +161,32 @@ class LiveView:
         else:
             upto = int(time.monotonic() - record.t0) - 1
         first = self._next_second.get(record.name, 0)
-        if upto <= first:
-            return
-        self._next_second[record.name] = upto
+        self._next_second[record.name] = max(first, upto)
         x0 = record.started_at - c.started_at
         samples = [s for s in c.samples if s.phase == record.name]
-        for sec in range(first, upto):
-            window_s = min(1.0, record.duration_s - sec) if done and record.duration_s > sec else 1.0
-            if window_s < MIN_WINDOW_S:
+        fresh: list[list[Any]] = []
+        def cover(sec: int) -> float:  # as detail.window_points: a partial last second counts its coverage
+            return min(1.0, record.duration_s - sec) if done and record.duration_s > sec else 1.0
+
+        for sec in range(max(0, first - RECHECK_S), upto):
+            window_s = cover(sec)
+            if window_s < MIN_WINDOW_S and sec > 0:
+                continue  # the stop's sliver: folded into the second before, as the summary's series do
+            folded = [sec]
+            if sec + 1 < upto and cover(sec + 1) < MIN_WINDOW_S:
+                folded.append(sec + 1)
+                window_s += cover(sec + 1)
+            windows = [_window_sum([t.windows.get(f) for f in folded]) for _, _, t in keys]
+            signature = (window_s, *((w[0], w[1]) if w else (0, 0) for w in windows))
+            if self._emitted.get((record.name, sec)) == signature:
                 continue
+            self._emitted[(record.name, sec)] = signature
             x = round(x0 + sec + 0.5, 3)
             users = _users_at(samples, sec + 1.0)
             total = [0, 0, Histogram()]
             by_scen: dict[str, list[Any]] = {}
-            for scen, name, t in keys:
-                w = t.windows.get(sec)
+            points = []
+            for (scen, name, _), w in zip(keys, windows, strict=True):
                 acc = by_scen.setdefault(scen.name, [0, 0, Histogram()])
                 if w is None:
                     n, f, h = 0, 0, None
@@ -179,14 +197,22 @@ class LiveView:
                         part[1] += f
                         part[2].merge(h)
                 sid = self._series_id("request", record.name, scen.name, name)
-                self.points.append([sid, x, sec, None, n, f, window_s, *_percentiles(h)])
+                points.append([sid, x, sec, None, n, f, window_s, *_percentiles(h)])
             for scen in phase.scenarios:
                 n, f, h = by_scen.get(scen.name, (0, 0, None))
                 sid = self._series_id("scenario", record.name, scen.name, "")
-                self.points.append([sid, x, sec, users.get(scen.name, 0), n, f, window_s, *_percentiles(h)])
+                points.append([sid, x, sec, users.get(scen.name, 0), n, f, window_s, *_percentiles(h)])
             sid = self._series_id("total", record.name, "", "")
-            self.points.append([sid, x, sec, sum(users.values()), total[0], total[1], window_s,
-                                *_percentiles(total[2])])
+            points.append([sid, x, sec, sum(users.values()), total[0], total[1], window_s, *_percentiles(total[2])])
+            for point in points:
+                at = self._point_at.get((point[0], sec))
+                if at is None:
+                    self._point_at[(point[0], sec)] = len(self.points)
+                    self.points.append(point)
+                else:
+                    self.points[at] = point
+            fresh.extend(points)
+        return fresh
 
     # -- tables ----------------------------------------------------------------------------------
     def _table(self, now: float) -> list[dict[str, Any]]:
@@ -353,6 +379,13 @@ class LiveView:
             "summary.json": ("application/json", json.dumps(summary, indent=2).encode()),
             "report.html": ("text/html; charset=utf-8", report_html.encode()),
         }
+        # A last frame from the final numbers: batches merged after the last tick (a worker's last one)
+        # correct the points and the table sent before.
+        series_from = len(self.series)
+        fresh = self._emit_seconds(self.controller.phases)
+        if self._queues:
+            self.latest = self.state_frame()
+            self._broadcast(sse("tick", dict(self.latest, series=self.series[series_from:], points=fresh)))
         self.ended = {"exit_code": summary["run"].get("exit_code"), "interrupted": summary["run"].get("interrupted"),
                       "totals": summary.get("totals"), "summary": summary, "report": report_html}
         self._broadcast(sse("end", self.ended))
@@ -360,6 +393,14 @@ class LiveView:
         deadline = time.monotonic() + linger_s
         while self._queues and time.monotonic() < deadline:
             gevent.sleep(0.05)
+
+
+def _window_sum(windows: list[Any]) -> list[Any] | None:
+    """One [count, failures, hist] of several (the stats' own windows are never changed), or None."""
+    found = [w for w in windows if w is not None]
+    if len(found) <= 1:
+        return found[0] if found else None
+    return [sum(w[0] for w in found), sum(w[1] for w in found), merged(w[2] for w in found)]
 
 
 def _users_at(samples: list[Any], t: float) -> dict[str, int]:

@@ -45,8 +45,12 @@
     points.forEach(function (p) {
       var s = series[p[0]];
       if (!s) return;
-      var w = p[6] > 0 ? p[6] : 1;
-      s.points.push([p[1], p[2], p[3], p[4] / w, p[5] / w, p[7], p[8], p[9]]);
+      var w = p[6] > 0 ? p[6] : 1, point = [p[1], p[2], p[3], p[4] / w, p[5] / w, p[7], p[8], p[9]];
+      // A second sent again (a late batch changed it) replaces the earlier point; it is one of the last few.
+      for (var i = s.points.length - 1; i >= 0 && i >= s.points.length - 8; i--) {
+        if (s.points[i][1] === p[2]) { s.points[i] = point; return; }
+      }
+      s.points.push(point);
     });
   }
   function plannedPhases() {

@@ -20,7 +20,7 @@ from .plugin_specs import parse_plugins
 from .requests import helper_files, load_request_file, request_data_files
 from .thresholds import Threshold, parse_thresholds
 from .workload import OPEN_KEYS, OpenModel, parse_open_model, parse_wait_time
-from .yamlfile import line_of, load_yaml
+from .yamlfile import absolute, file_problem, line_of, load_yaml, shown_path
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
 CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioConfig.request_file_base)
@@ -46,8 +46,8 @@ def load(
     A relative ``request_file`` is looked for next to the config, then in ``cwd`` (default: the
     working directory, the original framework's rule); a worker passes the master's, from the bundle.
     """
-    config = Path(config).resolve()
-    base = Path(cwd).resolve() if cwd is not None else Path.cwd()
+    config = absolute(Path(config))
+    base = absolute(Path(cwd)) if cwd is not None else Path.cwd()
     overrides = overrides or Overrides()
     data = load_yaml(config)
     written, unapplied = apply_overrides(data, overrides)
@@ -56,7 +56,7 @@ def load(
         if problem is not None:
             unapplied.insert(0, ConfigIssue(overrides.host.origin, "", problem))
     check = Checker(config)
-    req_path = Path(request_config).resolve() if request_config is not None else None
+    req_path = absolute(Path(request_config)) if request_config is not None else None
     shared: dict[str, RequestConfig] | None = None
     files: list[Path] = [config]
     if req_path is not None:
@@ -139,12 +139,39 @@ def _run(
     )
 
 
+MAX_USERS = 1_000_000  # per scenario: beyond what one cluster of gevent workers could run
+MAX_PLAN_STEPS = 100_000  # ramp steps per scenario and phase
+
+
+def _check_plan_size(check: Checker, scen: ScenarioConfig, run_time: float, path: str, raw: Any) -> None:
+    """Refuse plans no machine could run: too many users, or more ramp steps than MAX_PLAN_STEPS."""
+    import itertools
+
+    from gradual import plan
+
+    if scen.max_concurrency > MAX_USERS or scen.min_concurrency > MAX_USERS:
+        key = "max_concurrency" if scen.max_concurrency > MAX_USERS else "min_concurrency"
+        check.error(f"{path}.{key}", f"{getattr(scen, key)} users is more than the {MAX_USERS} gradual "
+                    "allows per scenario", line_of(raw, key))
+        return
+    steps = 0
+    for step in itertools.islice(plan._steps(scen), MAX_PLAN_STEPS + 1):  # a generator: stops at the cap
+        if step.offset >= run_time and not scen.run_once:
+            break
+        steps += 1
+    if steps > MAX_PLAN_STEPS:
+        key = "ramp_up_add" if scen.ramp_up_add else "ramp_up_multiply" if scen.ramp_up_multiply else "ramp_up_wait"
+        check.error(f"{path}.{key}", f"the ramp has more than {MAX_PLAN_STEPS} steps"
+                    f"{'' if scen.run_once else ' within the phase'}: take larger steps or longer waits",
+                    line_of(raw, key))
+
+
 def request_file_candidates(config: Path, rel: str, cwd: Path) -> list[tuple[Path, str]]:
     """Where a ``request_file`` may be, in the order looked at: next to the naming file, then the
     working directory (the original framework resolved it there). An absolute path is itself."""
-    first = (config.parent / rel).resolve()
+    first = absolute(config.parent / rel)
     places = [(first, CONFIG_DIR)]
-    second = (cwd / rel).resolve()
+    second = absolute(cwd / rel)
     if not Path(rel).is_absolute() and second != first:
         places.append((second, CWD))
     return places
@@ -243,8 +270,10 @@ def _dedupe(issues: list[ConfigIssue]) -> list[ConfigIssue]:
 
 
 def _load_requests(check: Checker, path: Path, key: str, line: int | None) -> dict[str, RequestConfig] | None:
-    if not path.exists():
-        check.error(key, f"request file not found: {path}", line)
+    problem = file_problem(path)
+    if problem is not None:
+        check.error(key, f"request file not found: {path}" if problem == "file not found" else
+                    f"request file {shown_path(path)}: {problem}", line)
         return None
     try:
         return load_request_file(path, check.warnings)
@@ -297,6 +326,8 @@ def _phase(
             thresholds.extend(parse_thresholds(check, scen, scen_path, phase=name, scenario=str(scen_name)))
         parsed = _scenario(check, str(scen_name), scen, scenarios_map, scen_path,
                            config, shared, shared_name, files, cwd)
+        if parsed is not None and run_time is not None:
+            _check_plan_size(check, parsed, float(run_time), scen_path, scen)
         if parsed is not None:
             scenarios.append(parsed)
     if len(check.issues) > before:
@@ -348,7 +379,7 @@ def _scenario(
         rel = check.string(scen, "request_file", f"{path}.request_file", required=True)
         if rel:
             tried = request_file_candidates(config, rel, cwd)
-            found = next(((p, b) for p, b in tried if p.exists()), None)
+            found = next(((p, b) for p, b in tried if file_problem(p) != "file not found"), None)
             request_file = found[0] if found else tried[0][0]
             if request_file.suffix.lower() not in (".py", ".yaml", ".yml"):
                 check.error(f"{path}.request_file",
@@ -356,9 +387,13 @@ def _scenario(
                             line_of(scen, "request_file"))
                 pool = None
             elif found is None:
-                places = " and ".join(f"{display_path(p)} ({BASES[b]})" for p, b in tried)
-                check.error(f"{path}.request_file", f"file not found: {rel} (tried {places})",
+                places = " and ".join(f"{shown_path(display_path(p))} ({BASES[b]})" for p, b in tried)
+                check.error(f"{path}.request_file", f"file not found: {shown_path(rel)} (tried {places})",
                             line_of(scen, "request_file"))
+                pool = None
+            elif (problem := file_problem(request_file)) is not None:
+                where = f"{shown_path(rel)} (resolved to {shown_path(request_file)})"
+                check.error(f"{path}.request_file", f"{problem}: {where}", line_of(scen, "request_file"))
                 pool = None
             else:
                 request_file_base = found[1]

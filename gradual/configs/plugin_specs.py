@@ -14,7 +14,7 @@ from typing import Any
 from .checks import Checker
 from .errors import type_name
 from .model import PluginSpec
-from .yamlfile import line_of
+from .yamlfile import absolute, file_problem, line_of, shown_path
 
 PLUGIN_KEYS = ("path", "name", "required", "options")
 
@@ -72,12 +72,12 @@ def parse_plugins(check: Checker, runs: dict, config: Path, files: list[Path]) -
             if not isinstance(rel, str) or not rel.strip():
                 check.error(key, f"expected a file name, found {type_name(rel)}", line)
                 continue
-            file = (config.parent / rel).resolve()
+            file = absolute(config.parent / rel)
             if file.suffix.lower() != ".py":
-                check.error(key, f"a plugin file must be a .py file, found {rel!r}", line)
+                check.error(key, f"a plugin file must be a .py file, found {shown_path(rel)!r}", line)
                 continue
-            if not file.is_file():
-                check.error(key, f"file not found: {rel} (resolved to {file})", line)
+            if (problem := file_problem(file)) is not None:
+                check.error(key, f"{problem}: {shown_path(rel)} (resolved to {shown_path(file)})", line)
                 continue
             ident = str(file)
             spec = PluginSpec(path=file, required=required, options=options)

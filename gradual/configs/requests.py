@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import ipaddress
 import os
 import re
 import sys
@@ -21,7 +22,7 @@ from .checks import Checker
 from .decorators import DecoratorError, collecting
 from .errors import ConfigError, ConfigIssue, did_you_mean, type_name
 from .model import HTTP, PYTHON, WEBSOCKET, AuthConfig, RequestConfig
-from .yamlfile import line_of, load_yaml
+from .yamlfile import absolute, file_problem, line_of, load_yaml
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 SCHEMES = {"http": HTTP, "https": HTTP, "ws": WEBSOCKET, "wss": WEBSOCKET}
@@ -96,6 +97,34 @@ def _split(url: str) -> SplitResult | None:
         return None
 
 
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def _netloc_problem(parts: SplitResult) -> str | None:
+    """A port outside 1-65535 or a host no resolver would take, in a URL that has a host."""
+    try:
+        port = parts.port
+    except ValueError:
+        return "a port outside 1-65535"
+    if port == 0:
+        return "port 0 (use 1-65535)"
+    host = parts.hostname or ""
+    if not host:
+        return "no host"
+    if "{" in host or "$" in host:
+        return None  # filled in later (a template): checked when the request is made
+    if ":" in host:  # an IPv6 literal: urlsplit took it from between brackets
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return f"an invalid IPv6 address {host!r}"
+        return None
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in name.split(".")):
+        return f"an invalid host name {host[:80]!r}"
+    return None
+
+
 def parse_request_entry(
     check: Checker, name: str, entry: Any, path: str, source: str, line: int | None = None
 ) -> RequestConfig | None:
@@ -142,6 +171,8 @@ def parse_request_entry(
             if not parts.netloc:
                 check.error(f"{path}.url", f"no host in {url!r} (write {scheme}://host:port/path)",
                             line_of(entry, "url"))
+            elif (problem := _netloc_problem(parts)) is not None:
+                check.error(f"{path}.url", f"{problem} in {url!r}", line_of(entry, "url"))
             if method == "WEBSOCKET" and kind != WEBSOCKET:
                 check.error(f"{path}.url", f"method WEBSOCKET needs a ws:// or wss:// url, found {url!r}",
                             line_of(entry, "url"))
@@ -228,8 +259,8 @@ def _ca_file(check: Checker, entry: dict, path: str, source: str) -> str | None:
                         line_of(entry, "ca_file"))
         return None
     for base in (Path(source).parent, Path.cwd()):
-        candidate = (base / rel).resolve()
-        if candidate.is_file():
+        candidate = absolute(base / rel)
+        if file_problem(candidate) is None:
             return str(candidate)
     check.error(f"{path}.ca_file", f"file not found: {rel} (looked next to {Path(source).name} and in the "
                 "working directory)", line_of(entry, "ca_file"))
@@ -395,7 +426,10 @@ def load_request_file(path: Path, warnings: list[ConfigIssue] | None = None) -> 
     """Requests of a .py or .yaml/.yml file; a .py file is imported once per (path, content).
 
     A YAML file's warnings are appended to ``warnings``."""
-    path = path.resolve()
+    path = absolute(path)
+    problem = file_problem(path)
+    if problem is not None:
+        raise ConfigError.single(path, "", problem)
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -6,12 +6,20 @@ point at ``file:line``; duplicate keys, which plain PyYAML silently overwrites, 
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import ConfigError, ConfigIssue
+
+# Inputs that cannot hurt: what a config (or request config) file may be before it is refused, exit 2.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64  # nesting of mappings and sequences
+MAX_NODES = 200_000  # YAML nodes once every alias is expanded (a "billion laughs" file has 10^9)
 
 
 class LineMap(dict):
@@ -52,6 +60,8 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineMap:
+    if not isinstance(node, yaml.MappingNode):  # `!!map x` on a scalar or a sequence
+        raise yaml.constructor.ConstructorError(None, None, f"expected a mapping, found {node.id}", node.start_mark)
     own = {id(key_node) for key_node, _ in node.value}  # keys written here, not brought in by `<<: *x`
     loader.flatten_mapping(node)
     result = LineMap()
@@ -82,6 +92,8 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineMap:
 
 
 def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    if not isinstance(node, yaml.SequenceNode):  # `!!seq x` on a scalar or a mapping
+        raise yaml.constructor.ConstructorError(None, None, f"expected a sequence, found {node.id}", node.start_mark)
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.lines = [child.start_mark.line + 1 for child in node.value]
@@ -92,16 +104,100 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse ``path``; a missing file, bad YAML or duplicate key raises ConfigError."""
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
     try:
-        text = path.read_text(encoding="utf-8")
+        return int(yaml.constructor.SafeConstructor.construct_yaml_int(loader, node))
+    except ValueError:  # Python refuses to convert integers of more than 4,300 digits
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {len(str(node.value))} characters is too large", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def shown_path(path: Path | str, limit: int = 200) -> str:
+    """A file name as an error message shows it: at most ``limit`` characters."""
+    text = str(path)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def absolute(path: Path) -> Path:
+    """``path`` made absolute, resolved where it can be (a symlink loop or an over-long name is left
+    for file_problem() to report)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
+def file_problem(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """Why ``path`` cannot be read as a file (one line), or None. Never opens it: a FIFO would block."""
+    try:
+        info = os.stat(path)
     except FileNotFoundError:
-        raise ConfigError.single(path, "", "file not found") from None
-    except IsADirectoryError:
-        raise ConfigError.single(path, "", "is a directory, expected a YAML file") from None
+        return "file not found"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symlink loop"
+        if exc.errno == errno.ENAMETOOLONG:
+            return "file name too long"
+        return f"cannot read file: {exc.strerror or exc}"
+    except ValueError as exc:  # an embedded NUL
+        return f"not a usable file name: {exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, expected a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is a FIFO, device or socket, expected a regular file"
+    if info.st_size > max_bytes:
+        return f"is {info.st_size} bytes, more than the {max_bytes} a config file may have"
+    return None
+
+
+def _check_shape(node: yaml.Node, path: Path | str) -> None:
+    """Nesting depth and alias-expanded size, before anything is constructed (iteratively: no recursion)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(node, 1, False)]
+    while stack:
+        current, depth, done = stack.pop()
+        key = id(current)
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        if done:
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_NODES:
+                raise ConfigError.single(path, "", f"expands to more than {MAX_NODES} values (through aliases?): "
+                                         "refused", current.start_mark.line + 1)
+            continue
+        if key in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise ConfigError.single(path, "", f"nested more than {MAX_DEPTH} levels deep", current.start_mark.line + 1)
+        stack.append((current, depth, True))
+        for child in children:
+            if id(child) not in sizes:
+                stack.append((child, depth + 1, False))
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse ``path``; a missing or unreadable file, bad YAML or duplicate key raises ConfigError."""
+    problem = file_problem(path)
+    if problem == "is a directory, expected a file":
+        problem = "is a directory, expected a YAML file"
+    if problem is not None:
+        raise ConfigError.single(path, "", problem)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError.single(path, "", f"cannot read file: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError.single(path, "", f"cannot read file: {reason}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError.single(path, "", f"is more than the {MAX_FILE_BYTES} bytes a config file may have")
     return load_yaml_text(text, path)
 
 
@@ -135,13 +231,27 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
 
 
 def load_yaml_text(text: str, path: Path | str) -> Any:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        # A control character (or another one YAML does not allow): one line, with its line number.
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise ConfigError.single(path, "", f"invalid YAML: character {ascii(char)} is not allowed in YAML "
+                                 "(a control character?)", line) from None
     loader.duplicates = []
     paths: dict[int, str] = {}
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_shape(node, path)
         _mapping_paths(node, "", paths)
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise ConfigError.single(path, "", f"nested more than {MAX_DEPTH} levels deep") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError.single(path, "", "invalid YAML: a character YAML does not allow", line) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

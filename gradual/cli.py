@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .proto.constants import DEFAULT_PORT, HEARTBEAT_LIVENESS, MASTER_TIMEOUT
+from .proto.constants import DEFAULT_PORT, HEARTBEAT_LIVENESS, MASTER_TIMEOUT, MAX_CAPACITY
 
 if TYPE_CHECKING:
     from .configs import RunConfig
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run N local worker processes over loopback (default: the in-process engine)")
     _override_options(p)
     _strict_option(p)
+    _keys_option(p, "with --workers: the master and worker keys (default: fresh keys for this run)")
     _plugin_option(p)
     _records_option(p)
     _report_options(p)
@@ -88,7 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect-workers", type=int, default=1, metavar="N", help="workers to wait for (default 1)")
     p.add_argument("--expect-workers-timeout", type=duration_arg, default=60.0, metavar="S",
                    help="seconds to wait for them before aborting with exit 3 (default 60)")
-    p.add_argument("--bind", default="*", help="address the ZeroMQ port binds to (default: all interfaces)")
+    p.add_argument("--bind", default=None,
+                   help="address the ZeroMQ port binds to (default 127.0.0.1; another one needs --keys or --insecure)")
+    _keys_option(p, "CURVE keys dir (gradual keys init): admit only its workers' keys, encrypt everything")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow a non-loopback --bind without --keys: anyone who reaches the port can join")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"ZeroMQ port (default {DEFAULT_PORT})")
     p.add_argument("--stats-interval", type=duration_arg, default=1.0, metavar="S",
                    help="seconds between each worker's stats batches (default 1; raise it for very large clusters)")
@@ -99,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     _plugin_option(p)
     _records_option(p)
     _report_options(p, http_port=DEFAULT_HTTP_PORT, log_level="INFO")
+    p.add_argument("--http-bind", default="127.0.0.1", metavar="ADDR",
+                   help="address the HTTP API binds to (default 127.0.0.1; its control endpoints need the token)")
 
     p = sub.add_parser("worker", help="connect to a master and run the load it assigns")
     p.add_argument("--host", required=True, help="the master's host name or address")
@@ -106,11 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1, metavar="N",
                    help="worker processes to start on this machine (one per core is the norm)")
     p.add_argument("--worker-id", help="this worker's id (default: host-pid-random)")
-    p.add_argument("--capacity", type=float, default=1.0, help="relative share of the load (default 1.0)")
+    p.add_argument("--capacity", type=float, default=1.0,
+                   help=f"relative share of the load, 0 < C <= {MAX_CAPACITY:g} (default 1.0)")
     p.add_argument("--master-timeout", type=duration_arg, default=None, metavar="S",
                    help=f"stop all load when the master is silent this long (default {MASTER_TIMEOUT:g}s)")
     p.add_argument("--serve", action="store_true", help="stay up for run after run instead of exiting at quit")
     p.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    _keys_option(p, "CURVE keys dir: this worker's keypair and the one master key it will talk to")
+
+    p = sub.add_parser("keys", help="make CURVE keys for a cluster (master and workers)")
+    keys = p.add_subparsers(dest="keys_action", metavar="ACTION", parser_class=_Parser, required=True)
+    k = keys.add_parser("init", help="write a master and a worker keypair into DIR (secrets 0600)")
+    k.add_argument("dir", type=Path)
+    k.add_argument("--if-missing", action="store_true", help="keep the keys DIR already holds (exit 0)")
+    k = keys.add_parser("add-worker", help="keys for one more worker: DIR/NAME/ to give it, DIR/workers/NAME.key")
+    k.add_argument("dir", type=Path)
+    k.add_argument("name")
 
     p = sub.add_parser("plugins", help="list installed plugins (and a config's), their source and state")
     p.add_argument("config", type=Path, nargs="?", help="also resolve the plugins this test config names")
@@ -160,6 +178,11 @@ def _override_options(p: argparse.ArgumentParser) -> None:
                         "repeatable")
 
 
+def _keys_option(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--keys", type=Path, default=os.environ.get("GRADUAL_KEYS") or None, metavar="DIR",
+                   help=f"{text} (default: $GRADUAL_KEYS)")
+
+
 def _plugin_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plugin", action="append", default=[], metavar="NAME",
                    help="also load the installed plugin NAME (entry point in group gradual.plugins); repeatable")
@@ -190,6 +213,10 @@ def _report_files(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C before the run's own handler is in place (while a request file is imported, say).
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # `gradual run ... | head`: the reader left; that is not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -216,6 +243,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "report_dir", None) is not None:
         # Plugins (and the local workers, who inherit it) learn where this run's reports go.
         os.environ["GRADUAL_REPORT_DIR"] = str(args.report_dir.resolve())
+    if args.command == "keys":
+        from .keys import keys_command
+
+        return keys_command("init" if args.keys_action == "init" else "add-worker", args.dir,
+                            getattr(args, "name", None), getattr(args, "if_missing", False))
     # Everything below runs load: sockets must be cooperative before anything imports them.
     from gevent import monkey
 
@@ -288,14 +320,27 @@ def _run_local(config: Path, request_config: Path | None, args: argparse.Namespa
         from .master.local import InProcessLink
 
         return _execute(run, InProcessLink(run, records=args.records is not None), args)
+    import tempfile
+
+    from .keys import KeysError, init, master_keys
     from .master.local_cluster import LocalCluster
     from .master.zmq_link import ZmqLink
 
-    link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=args.workers, expect_timeout=60.0,
-                   records=args.records is not None)
-    with LocalCluster(link.port, args.workers) as cluster:
-        link.start_guard = cluster.failed
-        return _execute(run, link, args)
+    with tempfile.TemporaryDirectory(prefix="gradual-keys-") as scratch:
+        # Even on loopback the local workers are authenticated: fresh keys per run unless --keys says.
+        folder = args.keys if args.keys is not None else Path(scratch) / "keys"
+        try:
+            if args.keys is None:
+                init(folder)
+            keys = master_keys(folder)
+        except KeysError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        link = ZmqLink(run, bind="127.0.0.1", port=0, expect_workers=args.workers, expect_timeout=60.0,
+                       records=args.records is not None, keys=keys)
+        with LocalCluster(link.port, args.workers, keys=folder) as cluster:
+            link.start_guard = cluster.failed
+            return _execute(run, link, args)
 
 
 def _master(args: argparse.Namespace) -> int:
@@ -305,27 +350,71 @@ def _master(args: argparse.Namespace) -> int:
     if args.stats_interval <= 0:
         print("error: --stats-interval must be more than 0 seconds", file=sys.stderr)
         return EXIT_USAGE
+    bind = _master_bind(args)
+    if bind is None:
+        return EXIT_USAGE
     run = _load(args.config, args.request_config, _overrides(args), strict=args.strict)
     if run is None:
         return EXIT_USAGE
     run = _with_cli_plugins(run, args)
     import zmq
 
+    from .keys import KeysError, master_keys
     from .master.zmq_link import ZmqLink
 
+    args.bind = bind
+    try:
+        keys = master_keys(args.keys) if args.keys is not None else None
+    except KeysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         link = ZmqLink(run, bind=args.bind, port=args.port, expect_workers=args.expect_workers,
                        expect_timeout=args.expect_workers_timeout, liveness=args.heartbeat_liveness,
-                       stats_interval=args.stats_interval, records=args.records is not None)
+                       stats_interval=args.stats_interval, records=args.records is not None, keys=keys)
     except zmq.ZMQError as exc:
         print(f"error: cannot bind tcp://{args.bind}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"master listening on tcp://{args.bind}:{link.port}, waiting for {args.expect_workers} worker(s)",
-          file=sys.stderr, flush=True)
+    security = (f"CURVE, {len(keys.authorized)} authorized worker key(s)" if keys is not None
+                else "no keys: unauthenticated, unencrypted")
+    print(f"master listening on tcp://{args.bind}:{link.port} ({security}), waiting for {args.expect_workers} "
+          "worker(s)", file=sys.stderr, flush=True)
     return _execute(run, link, args)
 
 
+def _is_loopback(address: str) -> bool:
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False  # "*", an interface name or a host name: not provably loopback
+
+
+def _master_bind(args: argparse.Namespace) -> str | None:
+    """The address to bind: loopback unless keys guard the port or --insecure says so (None: printed)."""
+    keys = getattr(args, "keys", None)
+    bind = args.bind or "127.0.0.1"
+    if not _is_loopback(bind) and keys is None and not args.insecure:
+        print(f"error: --bind {bind} without --keys lets anyone who reaches the port join, feed and read the run; "
+              "give --keys DIR (see `gradual keys init`) or --insecure", file=sys.stderr)
+        return None
+    if not 0 <= args.port <= 65535:
+        print(f"error: --port must be 0-65535, got {args.port}", file=sys.stderr)
+        return None
+    return bind
+
+
 def _worker(args: argparse.Namespace) -> int:
+    if not 0 < args.capacity <= MAX_CAPACITY:
+        print(f"error: --capacity must be more than 0 and at most {MAX_CAPACITY:g}, got {args.capacity:g}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.master_timeout is not None and not 0 < args.master_timeout <= 86400:
+        print("error: --master-timeout must be more than 0 and at most 86400 seconds", file=sys.stderr)
+        return EXIT_USAGE
     if args.processes < 1:
         print("error: --processes must be at least 1", file=sys.stderr)
         return EXIT_USAGE
@@ -337,6 +426,8 @@ def _worker(args: argparse.Namespace) -> int:
                 "--log-level", args.log_level]
         if args.master_timeout is not None:
             argv += ["--master-timeout", str(args.master_timeout)]
+        if args.keys is not None:
+            argv += ["--keys", str(args.keys)]
         if args.serve:
             argv.append("--serve")
         return supervise(argv, args.processes, args.worker_id or default_worker_id())
@@ -344,10 +435,16 @@ def _worker(args: argparse.Namespace) -> int:
 
     import gevent
 
+    from .keys import KeysError, worker_keys
     from .worker.agent import Agent
 
+    try:
+        keys = worker_keys(args.keys) if args.keys is not None else None
+    except KeysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     agent = Agent(args.host, args.port, worker_id=args.worker_id, capacity=args.capacity,
-                  master_timeout=args.master_timeout, serve=args.serve)
+                  master_timeout=args.master_timeout, serve=args.serve, keys=keys)
     gevent.signal_handler(signal.SIGTERM, agent.shutdown, 0)
     gevent.signal_handler(signal.SIGINT, agent.shutdown, EXIT_INTERRUPTED)
     return agent.run()
@@ -385,13 +482,27 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
     http_port = DEFAULT_HTTP_PORT if args.http_port is None else args.http_port
     web = getattr(args, "web", False)  # demo --web: the dashboard on a free port unless --http-port names one
     if http_port or web:
+        from .master.api_token import ApiToken, TokenError
         from .master.http_api import HttpApi
 
-        bind = getattr(args, "bind", "127.0.0.1")
+        bind = getattr(args, "http_bind", "127.0.0.1")
+        token = None
+        if getattr(args, "command", None) == "master":
+            # A cluster's control endpoints (stop) need the token it prints; local runs keep the dashboard's
+            # own guard (loopback, a header a cross-site form cannot send).
+            try:
+                token = ApiToken()
+            except TokenError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                link.close(EXIT_USAGE)
+                return EXIT_USAGE
         try:
-            api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, http_port)
+            api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, http_port, token)
             api.start()
             print(f"dashboard on {api.url}", file=sys.stdout if web else sys.stderr, flush=True)
+            if token is not None:
+                print(f"control token (POST /api/stop): Authorization: Bearer {token.value} "
+                      f"(the dashboard: {api.url}#token={token.value})", file=sys.stderr, flush=True)
         except OSError as exc:
             api = None
             reason = f"cannot serve the HTTP API on port {http_port}: {exc.strerror or exc}"

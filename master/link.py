@@ -29,6 +29,9 @@ class WorkerView:
     requests: int = 0
     # What the report should say about it, the first few: plugin failures it sent, a run_once share it left.
     problems: list[str] = field(default_factory=list)
+    # (epoch lost at, epoch back at or None): every time the master declared it lost.
+    lost_intervals: list[tuple[float, float | None]] = field(default_factory=list)
+    restarts: int = 0  # a new process (another pid) said hello under this id after the old one was gone
 
     @property
     def live(self) -> bool:

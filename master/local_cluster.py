@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import TracebackType
 
 from gradual.children import own_session
@@ -13,15 +14,16 @@ STOP_WAIT = 5.0
 
 
 class LocalCluster:
-    def __init__(self, port: int, count: int, host: str = "127.0.0.1") -> None:
-        self.port, self.count, self.host = port, count, host
+    def __init__(self, port: int, count: int, host: str = "127.0.0.1", keys: Path | None = None) -> None:
+        self.port, self.count, self.host, self.keys = port, count, host, keys
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> LocalCluster:
         for i in range(self.count):
             self.procs.append(subprocess.Popen(
                 [sys.executable, "-m", "gradual", "worker", "--host", self.host, "--port", str(self.port),
-                 "--worker-id", f"local-{i + 1}", "--log-level", "WARNING"],
+                 "--worker-id", f"local-{i + 1}", "--log-level", "WARNING",
+                 *(["--keys", str(self.keys)] if self.keys is not None else [])],
                 **own_session(),
             ))
         return self

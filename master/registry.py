@@ -16,7 +16,15 @@ class WorkerRecord:
     cpu_count: int = 0
     last_seen: float = field(default_factory=time.monotonic)  # monotonic
     last_sent: float = 0.0  # monotonic time of the last message the master sent it
+    hello_at: float = field(default_factory=time.monotonic)  # its latest accepted hello (monotonic)
+    welcomed_at: float = 0.0  # monotonic time of the last welcome + bundle sent to it
     ready: bool = False
+    was_ready: bool = False  # ready at some point: a real worker, which the summary lists
+    # A hello from another process was refused for this id: ZeroMQ (no handover) only lets a second
+    # connection with the id through once the first is closed, so what comes now is not the worker we
+    # know. Nothing from the id counts (not even as a sign of life) until the worker is declared lost.
+    contested: bool = False
+    key: bytes | None = None  # its CURVE public key (z85) when keys are on: the id stays bound to it
     bundle_error: str | None = None
     last_seq: int = 0  # highest stats seq merged (for acks and duplicate drops)
     phase: str | None = None  # the phase this worker was told to start
@@ -48,6 +56,13 @@ class Registry:
 
     def add(self, record: WorkerRecord) -> None:
         self._workers[record.id] = record
+
+    def forget(self, worker_id: str) -> None:
+        self._workers.pop(worker_id, None)
+
+    def pending(self) -> list[WorkerRecord]:
+        """Peers that said hello, are connected, and never became ready: not workers yet."""
+        return [w for w in self._workers.values() if not w.was_ready and w.view.live]
 
     def all(self) -> list[WorkerRecord]:
         return list(self._workers.values())

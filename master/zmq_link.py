@@ -20,8 +20,12 @@ from gradual.proto import (
     HEARTBEAT_INTERVAL,
     HEARTBEAT_LIVENESS,
     MASTER_TIMEOUT,
-    MAX_MESSAGE_SIZE,
+    MAX_PENDING_PEERS,
+    MAX_STATS_FRAME,
+    PENDING_TIMEOUT,
     STATS_INTERVAL,
+    WINDOW_SLACK_S,
+    WORKER_FRAME_LIMITS,
     Ack,
     Bundle,
     BundleError,
@@ -45,14 +49,17 @@ from gradual.proto import (
     decode,
     encode,
 )
+from gradual.proto.text import clean
 
 from gradual.configs.model import RunConfig
+from gradual.keys import MasterKeys
 from gradual.plan import Batch
 from gradual.plugins.runtime import cli_plugin_names
 from gradual.stats import StatsBatch
 
 from .link import Link, LinkError, WorkerView
 from .registry import Registry, WorkerRecord
+from .zap import ZapHandler
 
 log = logging.getLogger("gradual.master")
 
@@ -64,12 +71,15 @@ LIVENESS_CHECK = 0.1  # seconds between looks for silent workers (heartbeats sti
 # another greenlet can take the edge of a message that just arrived; this bounds that message's wait.
 RECEIVE_WAKE = 0.01
 MAX_PROBLEMS = 20  # problems kept per worker for the summary (every one is logged)
+MAX_WINDOW_COUNT = 10_000_000  # requests one worker may report for one key in one second
+MAX_USERS_GAUGE = 10_000_000  # users one worker may report running for one scenario
+REWELCOME_INTERVAL = 1.0  # a peer that repeats its hello gets the welcome and bundle again at most this often
 
 
 def _shown(peer: str) -> str:
     # Routing ids come off the network (a raw TCP client speaking ZMTP 1.0 picks its own): one with a
     # newline or other control character would forge log lines, so it is logged as a repr.
-    return peer if peer.isprintable() else repr(peer)
+    return peer if peer.isprintable() else clean(repr(peer), 80)
 
 
 def bundle_for(run: RunConfig, run_id: str, records: bool = False) -> Bundle:
@@ -98,7 +108,7 @@ class ZmqLink(Link):
         self,
         run: RunConfig,
         *,
-        bind: str = "*",
+        bind: str = "127.0.0.1",
         port: int = 0,
         expect_workers: int = 1,
         expect_timeout: float = 60.0,
@@ -107,8 +117,10 @@ class ZmqLink(Link):
         master_timeout: float = MASTER_TIMEOUT,
         stats_interval: float = STATS_INTERVAL,
         records: bool = False,
+        keys: MasterKeys | None = None,
     ) -> None:
         self.run = run
+        self.keys = keys
         self.expect_workers = expect_workers
         self.expect_timeout = expect_timeout
         self.heartbeat_interval = heartbeat_interval
@@ -120,6 +132,7 @@ class ZmqLink(Link):
         self.digest = self.bundle.digest()
         self.registry = Registry()
         self.drops = DropLog(log)
+        self._phase_clock: dict[str, tuple[float, float | None]] = {}  # phase -> monotonic start, end
         self.state = "waiting"
         self.phase: str | None = None
         self._running_phase: str | None = None  # from phase_start until phase_stop begins
@@ -135,12 +148,24 @@ class ZmqLink(Link):
         # socket's FD through gevent. zmq.green re-checks the socket's state around every send and recv,
         # which at a thousand workers was about a sixth of the master's CPU (bench_master.py).
         self.ctx = zmq.Context()
+        # With keys, the ZAP handler is up before the server socket exists: no peer is ever let in unchecked.
+        self.zap = ZapHandler(self.ctx, keys.authorized) if keys is not None else None
         self.sock = self.ctx.socket(zmq.ROUTER)
+        if keys is not None:
+            self.sock.curve_server = True
+            self.sock.curve_secretkey = keys.own.secret
+            self.sock.curve_publickey = keys.own.public
+            self.sock.zap_domain = b"gradual"
         self.sock.setsockopt(zmq.LINGER, 1000)
         # Frames far past our limit are cut off by ZeroMQ itself (the peer is disconnected); those
         # just past it reach decode(), which logs and drops them.
-        self.sock.setsockopt(zmq.MAXMSGSIZE, 2 * MAX_MESSAGE_SIZE)
-        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a reconnecting worker takes its identity back
+        self.sock.setsockopt(zmq.MAXMSGSIZE, 2 * MAX_STATS_FRAME)
+        # No handover: a second connection that claims a connected worker's id is not given its traffic
+        # (that was a hijack). A worker that really reconnects gets its id back once ZeroMQ's own
+        # heartbeats have closed its dead connection.
+        self.sock.setsockopt(zmq.ROUTER_HANDOVER, 0)
+        self.sock.setsockopt(zmq.HEARTBEAT_IVL, int(heartbeat_interval * 1000))
+        self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, int(heartbeat_interval * liveness * 1000))
         if port == 0:
             self.port = self.sock.bind_to_random_port(f"tcp://{bind}")
         else:
@@ -153,7 +178,8 @@ class ZmqLink(Link):
         deadline = time.monotonic() + self.expect_timeout
         while True:
             failed = [w for w in self.registry.all() if w.bundle_error is not None]
-            if failed:
+            if failed and (self.trusted or self.start_guard is not None):
+                # Keys on (or workers of our own): the peer is one of ours, so its failure ends the run now.
                 w = failed[0]
                 raise LinkError(f"worker {w.id} ({w.view.host}) could not load the bundle: {w.bundle_error}")
             ready = self.registry.live()
@@ -163,16 +189,25 @@ class ZmqLink(Link):
             if problem:
                 raise LinkError(problem)
             if time.monotonic() > deadline:
+                # Without keys anyone on this host could send a bundle error: it is reported, not obeyed.
+                why = "".join(f"; worker {w.id} ({w.view.host}) could not load the bundle: {w.bundle_error}"
+                              for w in failed[:3])
                 raise LinkError(
-                    f"only {len(ready)} of {self.expect_workers} workers ready after {self.expect_timeout:g}s"
+                    f"only {len(ready)} of {self.expect_workers} workers ready after {self.expect_timeout:g}s{why}"
                 )
             gevent.sleep(0.05)
         self._started = True
         self._changed = False
         self.state = "running"
 
+    @property
+    def trusted(self) -> bool:
+        """Whether every peer proved it holds an authorized key (CURVE on)."""
+        return self.keys is not None
+
     def workers(self) -> list[WorkerView]:
-        return [w.view for w in self.registry.all() if w.ready or w.view.lost]
+        # Peers that never became ready were never workers: the summary does not list them.
+        return [w.view for w in self.registry.all() if w.was_ready]
 
     def live_workers(self) -> list[WorkerView]:
         return [w.view for w in self.registry.live()]
@@ -180,6 +215,7 @@ class ZmqLink(Link):
     def phase_start(self, phase: str, index: int) -> None:
         self.phase, self.phase_index = phase, index
         self._running_phase = phase
+        self._phase_clock[phase] = (time.monotonic(), None)
         for w in self.registry.live():
             self._start_phase_on(w)
 
@@ -219,6 +255,9 @@ class ZmqLink(Link):
 
     def phase_stop(self, phase: str, stop_timeout: float) -> None:
         self._running_phase = None  # what is unsent now is so for every worker: the phase is over
+        if phase in self._phase_clock:
+            # Windows may still come for the stop's duration (interrupted requests end at its timeout).
+            self._phase_clock[phase] = (self._phase_clock[phase][0], time.monotonic() + stop_timeout + STOP_GRACE)
         for w in self.registry.live():
             self._send(w, PhaseStop(phase, stop_timeout))
         deadline = time.monotonic() + stop_timeout + STOP_GRACE
@@ -249,6 +288,8 @@ class ZmqLink(Link):
             if w.view.left_at is None:
                 w.view.left_at = now
         self.sock.close(linger=1000)
+        if self.zap is not None:
+            self.zap.close()
         self.ctx.term()
 
     # -- wire ------------------------------------------------------------------------------------
@@ -300,7 +341,7 @@ class ZmqLink(Link):
                 self.drops.drop(_shown(peer), shape)
                 continue
             try:
-                msg = decode(frames[1])
+                msg = decode(frames[1], WORKER_FRAME_LIMITS)
             except ProtocolError as exc:
                 self.drops.drop(_shown(peer), exc)
                 continue
@@ -317,13 +358,23 @@ class ZmqLink(Link):
         if w is None:
             self.drops.drop(_shown(peer), ProtocolError(f"{msg.TYPE} from a worker that did not say hello"))
             return
+        if w.contested:
+            log.debug("ignored %s from %s: another process claimed the id", msg.TYPE, _shown(peer))
+            return
+        if not w.ready and not isinstance(msg, (Ready, BundleError, Heartbeat, Bye)):
+            # Only a worker that loaded the bundle may feed the run: stats, notices, errors, stops.
+            self.drops.drop(_shown(peer), ProtocolError(f"{msg.TYPE} from a worker that is not ready"))
+            return
         w.last_seen = time.monotonic()
         w.identity = identity
         if isinstance(msg, Bye):
+            if not w.was_ready:
+                self.registry.forget(w.id)  # never a worker: nothing to record
+                return
             w.view.left_at = time.time()
             w.state = "gone"
             self._changed = True
-            log.info("worker %s left: %s", w.id, msg.reason)
+            log.info("worker %s left: %s", w.id, clean(msg.reason))
             self._unfinished_share(w, "left")
             return
         if not w.view.live and w.ready:
@@ -331,21 +382,24 @@ class ZmqLink(Link):
         if isinstance(msg, Stats):
             self._stats(w, msg)
         elif isinstance(msg, Heartbeat):
-            w.state, w.cpu_percent, w.rss, w.users = msg.state, msg.cpu_percent, msg.rss, msg.users
-            if msg.phase:
+            w.state, w.cpu_percent, w.rss, w.users = clean(msg.state, 40), msg.cpu_percent, msg.rss, msg.users
+            if msg.phase and w.ready:
                 w.done[msg.phase] = set(msg.done)
         elif isinstance(msg, Stopped):
             w.stopped[msg.phase] = msg.seq
         elif isinstance(msg, Ready):
             self._ready(w, msg)
         elif isinstance(msg, BundleError):
-            w.bundle_error = msg.message
+            if w.bundle_error is None:
+                w.bundle_error = clean(msg.message, 1000)
+                log.error("worker %s could not load the bundle: %s", w.id, w.bundle_error)
+            w.ready = False
             w.state = "failed"
-            if self._started:
-                log.error("worker %s could not load the bundle: %s", w.id, msg.message)
+            if w.was_ready:
                 w.view.left_at = time.time()
+                self._changed = True
         elif isinstance(msg, Error):
-            log.error("worker %s: %s", w.id, msg.message)
+            log.error("worker %s: %s", w.id, clean(msg.message, 1000))
         elif isinstance(msg, Notice):
             self._notice(w, msg)
         else:
@@ -372,7 +426,7 @@ class ZmqLink(Link):
 
     def _notice(self, w: WorkerRecord, msg: Notice) -> None:
         # One line whatever the worker sent: it goes into the log and the reports.
-        text = " ".join(msg.message.split())[:1000]
+        text = clean(msg.message, 1000)
         self._problem(w, text)
         if msg.fatal:
             log.error("worker %s: %s", w.id, text)
@@ -381,41 +435,74 @@ class ZmqLink(Link):
         else:
             log.warning("worker %s: %s", w.id, text)
 
+
     def _hello(self, identity: bytes, peer: str, msg: Hello, w: WorkerRecord | None) -> None:
         if msg.worker_id != peer:
             self.drops.drop(_shown(peer), ProtocolError(f"hello names worker {msg.worker_id!r} but came from {peer!r}"))
             return
+        host = clean(msg.host, 100)
+        now = time.monotonic()
         if w is None:
-            w = WorkerRecord(WorkerView(peer, msg.host, msg.capacity, joined_at=time.time()), identity)
+            if len(self.registry.pending()) >= MAX_PENDING_PEERS:
+                self.drops.drop("(new peers)", ProtocolError(
+                    f"hello refused: {MAX_PENDING_PEERS} peers already said hello without becoming ready"))
+                return
+            w = WorkerRecord(WorkerView(peer, host, msg.capacity, joined_at=time.time()), identity)
             self.registry.add(w)
-            log.info("worker %s connected from %s (pid %d, %d cpus)", peer, msg.host, msg.pid, msg.cpu_count)
+            log.info("worker %s connected from %s (pid %d, %d cpus)", peer, host, msg.pid, msg.cpu_count)
+        elif w.view.live and msg.pid != w.pid:
+            # Another process claims a connected worker's id: refused, never a takeover. A restarted
+            # worker gets in once its old process is declared lost (it keeps saying hello until then).
+            w.contested = True
+            self.drops.drop(_shown(peer), ProtocolError(
+                f"hello refused: worker {peer} is connected (pid {w.pid}); this hello came from pid {msg.pid}"))
+            return
+        elif w.view.live and not w.ready and now - w.welcomed_at < REWELCOME_INTERVAL:
+            return  # a repeated hello while its welcome is on the way: the bundle is not sent twice a second
         else:
-            # The same worker again (restarted, or back after a cut): it loads the bundle afresh.
+            if not w.view.live:
+                self._back(w, "said hello again")
             if msg.pid != w.pid:
-                w.last_seq = 0  # a new process numbers its stats from 1 again
+                # The same worker id from a new process (restarted): it numbers its stats from 1 again.
+                w.last_seq = 0
+                if w.was_ready:
+                    w.view.restarts += 1
+                    log.warning("worker %s restarted (pid %d, was %d)", peer, msg.pid, w.pid)
             w.identity, w.ready, w.bundle_error, w.phase = identity, False, None, None
+            w.contested = False
             w.view.left_at = None
+            w.view.lost = False
+            w.view.host = host
             w.stopped.clear()
             log.info("worker %s said hello again", peer)
-        w.pid, w.cpu_count, w.last_seen, w.state = msg.pid, msg.cpu_count, time.monotonic(), "loading"
+        w.pid, w.cpu_count, w.last_seen, w.state = msg.pid, msg.cpu_count, now, "loading"
+        w.hello_at = w.welcomed_at = now
         w.view.capacity = msg.capacity
         self._send(w, Welcome(peer, self.run_id, self.heartbeat_interval, self.master_timeout, self.stats_interval))
         self._send(w, self.bundle)
 
     def _ready(self, w: WorkerRecord, msg: Ready) -> None:
         if msg.bundle_sha256 != self.digest:
-            w.bundle_error = f"loaded bundle {msg.bundle_sha256[:12]}, expected {self.digest[:12]}"
+            w.bundle_error = f"loaded bundle {clean(msg.bundle_sha256[:12])}, expected {self.digest[:12]}"
             return
         if not w.ready:
-            w.ready = True
+            w.ready = w.was_ready = True
             w.state = "ready"
             if self._started:
                 self._changed = True  # joined mid-run: the controller gives it a share now
 
+    def _back(self, w: WorkerRecord, how: str) -> None:
+        """Close the lost interval of a worker that was declared lost and is heard from again."""
+        if w.view.lost_intervals and w.view.lost_intervals[-1][1] is None:
+            start = w.view.lost_intervals[-1][0]
+            w.view.lost_intervals[-1] = (start, time.time())
+            log.warning("worker %s is back after being declared lost (%s, %.1fs later)", w.id, how,
+                        time.time() - start)
+
     def _rejoin(self, w: WorkerRecord) -> None:
-        log.warning("worker %s is back after being declared lost", w.id)
+        self._back(w, "its connection carried on")
         w.view.left_at = None
-        w.view.lost = False  # live again (the warning above keeps the history)
+        w.view.lost = False  # live again (lost_intervals keep the history)
         w.phase = None
         self._changed = True
 
@@ -427,13 +514,38 @@ class ZmqLink(Link):
             return
         try:
             batch = StatsBatch.from_wire(msg.batch)
+            self._check_plausible(batch)
         except ValueError as exc:
-            log.error("worker %s sent a malformed stats batch %d: %s", w.id, msg.seq, exc)
+            # Acked (a resend would be as bad), logged once per worker and reason, never merged.
+            self.drops.drop(_shown(w.id), ProtocolError(f"malformed stats batch {msg.seq}: {exc}"))
+            log.debug("worker %s sent a malformed stats batch %d: %s", w.id, msg.seq, exc)
         else:
             batch.records, batch.records_dropped = msg.records, msg.records_dropped
             self._queue.append((w.id, batch))
         w.last_seq = msg.seq
         self._send(w, Ack(msg.seq))
+
+    def _check_plausible(self, batch: StatsBatch) -> None:
+        """ValueError unless every window lies inside a phase that ran (give or take WINDOW_SLACK_S), and
+        every count is one a worker could have made."""
+        now = time.monotonic()
+        for entry in batch.entries:
+            clock = self._phase_clock.get(entry.phase)
+            if clock is None:
+                raise ValueError(f"stats batch: phase {clean(entry.phase, 60)!r} has not started")
+            start, end = clock
+            last = int((end if end is not None else now) - start) + WINDOW_SLACK_S
+            for second, (n, _failures, _hist) in entry.windows.items():
+                if not -WINDOW_SLACK_S <= second <= last:
+                    raise ValueError(f"stats batch: window at second {second} is outside phase "
+                                     f"{clean(entry.phase, 60)!r} (0..{last - WINDOW_SLACK_S}s)")
+                if n > MAX_WINDOW_COUNT:
+                    raise ValueError(f"stats batch: {n} requests in one second of one key is implausible")
+            if entry.count > MAX_WINDOW_COUNT * max(1, len(entry.windows)):
+                raise ValueError(f"stats batch: a count of {entry.count} is implausible")
+        for (phase, _scenario), n in batch.users.items():
+            if phase not in self._phase_clock or n > MAX_USERS_GAUGE:
+                raise ValueError(f"stats batch: users gauge {n} for phase {clean(phase, 60)!r} is implausible")
 
     def _heartbeat(self) -> None:
         # Liveness is checked more often than heartbeats are sent, so a silent worker is lost after
@@ -448,13 +560,21 @@ class ZmqLink(Link):
                 next_beat = now + self.heartbeat_interval
                 frame = encode(Heartbeat(self.state))  # one encode for every worker
             for w in self.registry.connected():
-                if now - w.last_seen > limit:
+                if not w.was_ready:
+                    if now - w.last_seen > limit or now - w.hello_at > PENDING_TIMEOUT:
+                        # Never a worker: forgotten, not lost (a real one says hello again).
+                        self.registry.forget(w.id)
+                        log.debug("forgot peer %s: not ready after its hello", _shown(w.id))
+                        continue
+                elif now - w.last_seen > limit:
                     w.view.lost = True
                     w.view.left_at = time.time()
+                    w.view.lost_intervals.append((w.view.left_at, None))
                     w.state = "lost"
                     self._changed = True
                     log.warning("worker %s lost: silent for %.1fs", w.id, now - w.last_seen)
                     self._unfinished_share(w, "was lost")
-                elif beat and now - w.last_sent >= self.heartbeat_interval / 2:
+                    continue
+                if beat and now - w.last_sent >= self.heartbeat_interval / 2:
                     # Any message is a sign of life to a worker: one that just got an ack needs no beat.
                     self._send_frame(w, frame, "heartbeat")

@@ -3,21 +3,26 @@
 Message types, the msgpack codec, and the protocol constants, all importable from here.
 """
 
-from .codec import DropLog, decode, encode
+from .codec import WORKER_FRAME_LIMITS, DropLog, decode, encode
 from .constants import (
     DEFAULT_PORT,
     HEARTBEAT_INTERVAL,
     HEARTBEAT_LIVENESS,
     MASTER_TIMEOUT,
+    MAX_CAPACITY,
     MAX_MESSAGE_SIZE,
+    MAX_PENDING_PEERS,
     MAX_RECORDS_PER_BATCH,
     MAX_RECORDS_UNACKED,
+    MAX_STATS_FRAME,
     MAX_UNACKED_BATCHES,
+    PENDING_TIMEOUT,
     PROTOCOL_VERSION,
     RECONNECT_INTERVAL_INIT,
     RECONNECT_INTERVAL_MAX,
     STATS_INTERVAL,
     STATS_RESEND_TIMEOUT,
+    WINDOW_SLACK_S,
 )
 from .messages import (
     MESSAGE_TYPES,
@@ -47,16 +52,22 @@ __all__ = [
     "HEARTBEAT_INTERVAL",
     "HEARTBEAT_LIVENESS",
     "MASTER_TIMEOUT",
+    "MAX_CAPACITY",
     "MAX_MESSAGE_SIZE",
+    "MAX_PENDING_PEERS",
     "MAX_RECORDS_PER_BATCH",
     "MAX_RECORDS_UNACKED",
+    "MAX_STATS_FRAME",
     "MAX_UNACKED_BATCHES",
     "MESSAGE_TYPES",
+    "PENDING_TIMEOUT",
     "PROTOCOL_VERSION",
     "RECONNECT_INTERVAL_INIT",
     "RECONNECT_INTERVAL_MAX",
     "STATS_INTERVAL",
     "STATS_RESEND_TIMEOUT",
+    "WINDOW_SLACK_S",
+    "WORKER_FRAME_LIMITS",
     "Ack",
     "Bundle",
     "BundleError",

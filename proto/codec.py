@@ -10,12 +10,31 @@ from typing import Any
 
 import msgpack
 
-from .constants import MAX_MESSAGE_SIZE, PROTOCOL_VERSION
+from .constants import (
+    MAX_ARRAY_LEN,
+    MAX_BIN_LEN,
+    MAX_CONTAINER_DENSITY,
+    MAX_CONTROL_FRAME,
+    MAX_MAP_LEN,
+    MAX_MESSAGE_SIZE,
+    MAX_STATS_FRAME,
+    MAX_STR_LEN,
+    PROTOCOL_VERSION,
+)
 from .messages import MESSAGE_TYPES, Message, ProtocolError, _short
 
-__all__ = ["MESSAGE_TYPES", "DropLog", "ProtocolError", "decode", "encode"]
+__all__ = ["MESSAGE_TYPES", "WORKER_FRAME_LIMITS", "DropLog", "ProtocolError", "decode", "encode"]
 
 log = logging.getLogger("gradual.proto")
+
+# What the master accepts from workers, per type (a type missing here is not one a worker sends).
+WORKER_FRAME_LIMITS: dict[str, int] = {
+    "hello": MAX_CONTROL_FRAME, "ready": MAX_CONTROL_FRAME, "bundle_error": MAX_CONTROL_FRAME,
+    "heartbeat": MAX_CONTROL_FRAME, "stats": MAX_STATS_FRAME, "error": MAX_CONTROL_FRAME,
+    "notice": MAX_CONTROL_FRAME, "bye": MAX_CONTROL_FRAME, "stopped": MAX_CONTROL_FRAME,
+}
+# Bytes that open a msgpack container (fixmap, fixarray, array16/32, map16/32), for the density check.
+_NOT_CONTAINERS = bytes(b for b in range(256) if not (0x80 <= b <= 0x9F or 0xDC <= b <= 0xDF))
 
 
 def encode(msg: Message) -> bytes:
@@ -40,8 +59,38 @@ def _refuse_ext(code: int, data: bytes) -> Any:
     raise ProtocolError(f"msgpack extension type {code} is not allowed")
 
 
-def decode(frame: bytes) -> Message:
-    """The message in frame; ProtocolError (and nothing else) if the frame is not a valid one."""
+def _peek_type(frame: bytes) -> object:
+    """The envelope's type field, read from the first bytes only (None when they are not an envelope)."""
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=512, max_str_len=255, max_bin_len=0,
+                                max_array_len=3, max_map_len=0, max_ext_len=0)
+    unpacker.feed(bytes(memoryview(frame)[:512]))
+    try:
+        if unpacker.read_array_header() != 3:
+            return None
+        unpacker.skip()
+        return unpacker.unpack()
+    except Exception:  # junk: the full decode says why
+        return None
+
+
+def _check_shape(frame: bytes, size: int, limits: dict[str, int]) -> None:
+    """Per-type size limits and the container density check, both before unpacking the frame."""
+    type_name = _peek_type(frame)
+    limit = limits.get(type_name, MAX_CONTROL_FRAME) if isinstance(type_name, str) else MAX_CONTROL_FRAME
+    if size > limit:
+        shown = _short(type_name) if isinstance(type_name, str) else "untyped"
+        raise ProtocolError(f"{shown} frame of {size} bytes exceeds the {limit} byte limit for it")
+    if size > MAX_CONTROL_FRAME:
+        containers = len(bytes(frame).translate(None, _NOT_CONTAINERS))  # what is left: container bytes
+        if containers > size * MAX_CONTAINER_DENSITY:
+            raise ProtocolError(f"implausible frame: {containers} containers in {size} bytes")
+
+
+def decode(frame: bytes, limits: dict[str, int] | None = None) -> Message:
+    """The message in frame; ProtocolError (and nothing else) if the frame is not a valid one.
+
+    ``limits`` (the master passes WORKER_FRAME_LIMITS) caps each type's frame size, and refuses frames
+    of other types and implausibly container-dense ones, before anything is unpacked."""
     try:
         # Any buffer will do (bytes, zmq.Frame from a zero-copy recv); str and other objects will not.
         size = memoryview(frame).nbytes
@@ -51,6 +100,8 @@ def decode(frame: bytes) -> Message:
         raise ProtocolError(f"frame of {size} bytes exceeds the {MAX_MESSAGE_SIZE} byte limit")
     if size == 0:
         raise ProtocolError("empty frame")
+    if limits is not None:
+        _check_shape(frame, size, limits)
     try:
         envelope = msgpack.unpackb(
             frame,
@@ -58,10 +109,10 @@ def decode(frame: bytes) -> Message:
             strict_map_key=True,
             use_list=True,
             ext_hook=_refuse_ext,
-            max_str_len=MAX_MESSAGE_SIZE,
-            max_bin_len=MAX_MESSAGE_SIZE,
-            max_array_len=MAX_MESSAGE_SIZE,
-            max_map_len=MAX_MESSAGE_SIZE // 2,
+            max_str_len=MAX_STR_LEN,
+            max_bin_len=MAX_BIN_LEN,
+            max_array_len=MAX_ARRAY_LEN,
+            max_map_len=MAX_MAP_LEN,
             max_ext_len=0,
         )
     except ProtocolError:

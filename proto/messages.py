@@ -17,7 +17,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from .constants import MAX_RECORDS_PER_BATCH
+from .constants import MAX_CAPACITY, MAX_RECORDS_PER_BATCH
 
 
 class ProtocolError(ValueError):
@@ -268,6 +268,8 @@ class Hello(Message):
         _at_least("hello.pid", self.pid, 0)
         _at_least("hello.cpu_count", self.cpu_count, 0)
         _positive("hello.capacity", self.capacity)
+        if self.capacity > MAX_CAPACITY:
+            raise ProtocolError(f"hello.capacity: must be <= {MAX_CAPACITY:g}, got {self.capacity:g}")
 
 
 @_register

@@ -349,13 +349,19 @@ def argv_of(command: Any) -> list[str]:
 
 def test_compose_runs_a_master_scalable_workers_and_the_demo_target() -> None:
     services = compose()["services"]
-    assert set(services) == {"master", "worker", "demo-target", *OBSERVE}
+    assert set(services) == {"keys", "master", "worker", "demo-target", *OBSERVE}
     for name, service in services.items():
         if name in OBSERVE:
             continue
         assert "profiles" not in service, f"{name} starts with a plain `docker compose up`"
         assert service["image"] == "gradual:local", name
         assert service["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}, name
+    keys = parse_gradual(argv_of(services["keys"]["command"]))
+    assert keys.command == "keys" and keys.keys_action == "init" and keys.if_missing, "made once, kept after"
+    for name in ("master", "worker"):
+        assert services[name]["depends_on"]["keys"] == {"condition": "service_completed_successfully"}, name
+        assert "keys:/keys:ro" in services[name]["volumes"], name
+    assert "keys" in compose()["volumes"]
     worker = services["worker"]
     # `--scale worker=N` needs workers without a fixed name or published host port.
     assert "container_name" not in worker and "ports" not in worker
@@ -388,6 +394,7 @@ def test_compose_workers_find_the_master_by_its_service_name() -> None:
     assert worker.host == "master"
     assert worker.port == master.port == DEFAULT_PORT
     assert master.bind == "*", "the master listens on every interface of its container"
+    assert master.keys == worker.keys == Path("/keys"), "which is safe with CURVE keys on both sides"
     assert worker.processes == 1 and not worker.serve, "one process per container; it exits when the master quits"
 
 

@@ -116,8 +116,12 @@ def _start_cluster(lab: Lab, workdir: Path, run_time: float, ramp: dict[str, Any
     }}, sort_keys=False))
     master_ip = hosts["master"].ip("ctl")
     gradual = [sys.executable, "-m", "gradual"]
+    # Across hosts the cluster runs with CURVE keys, as a real deployment must (without them the
+    # master refuses a non-loopback --bind).
+    keys = workdir / "keys"
+    subprocess.run([*gradual, "keys", "init", str(keys)], check=True, capture_output=True, timeout=60)
     master = lab.spawn(hosts["master"], [
-        *gradual, "master", str(config), "--bind", master_ip, "--port", str(MASTER_PORT),
+        *gradual, "master", str(config), "--bind", master_ip, "--port", str(MASTER_PORT), "--keys", str(keys),
         "--expect-workers", "2", "--expect-workers-timeout", "30", "--json", str(workdir / "summary.json"),
         "--quiet",
     ], workdir / "master.log")
@@ -125,6 +129,7 @@ def _start_cluster(lab: Lab, workdir: Path, run_time: float, ramp: dict[str, Any
     for name in ("w1", "w2"):
         workers[name] = lab.spawn(hosts[name], [
             *gradual, "worker", "--host", master_ip, "--port", str(MASTER_PORT), "--worker-id", name,
+            "--keys", str(keys),
             *(worker_args or {}).get(name, []),
         ], workdir / f"{name}.log")
     return Cluster(lab, workdir, server, master, workers)

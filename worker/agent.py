@@ -52,8 +52,10 @@ from gradual.proto import (
     decode,
     encode,
 )
+from zmq.utils.monitor import recv_monitor_message
 
 from gradual import __version__
+from gradual.keys import WorkerKeys
 from gradual.plan import Batch
 from gradual.plugins.runtime import WorkerPlugins, report_to_master
 from gradual.runners.engine import Engine
@@ -63,6 +65,9 @@ from gradual.stats import RunStats
 from .bundle import BundleLoadError, LoadedBundle
 
 log = logging.getLogger("gradual.worker")
+
+HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
 MASTER_CHECK_INTERVAL = 0.1  # seconds between checks that the master is still talking
 # Batches are drained just after a phase second ends, so each carries one whole window per key
@@ -84,6 +89,7 @@ class Agent:
         capacity: float = 1.0,
         master_timeout: float | None = None,
         serve: bool = False,
+        keys: WorkerKeys | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.worker_id = worker_id or default_worker_id()
@@ -120,12 +126,21 @@ class Agent:
         self.sock.setsockopt(zmq.MAXMSGSIZE, 2 * MAX_MESSAGE_SIZE)
         self.sock.setsockopt(zmq.RECONNECT_IVL, int(RECONNECT_INTERVAL_INIT * 1000))
         self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, int(RECONNECT_INTERVAL_MAX * 1000))
+        self.keys = keys
+        if keys is not None:
+            # The master's key is pinned: a peer that cannot prove it holds the matching secret fails the
+            # handshake, so nothing it sends (a bundle: code) ever reaches this worker.
+            self.sock.curve_secretkey = keys.own.secret
+            self.sock.curve_publickey = keys.own.public
+            self.sock.curve_serverkey = keys.master
+        self._monitor = self.sock.get_monitor_socket(HANDSHAKE_EVENTS)
         self.sock.connect(f"tcp://{host}:{port}")
 
     # -- lifecycle -------------------------------------------------------------------------------
     def run(self) -> int:
         log.info("worker %s connecting to master %s", self.worker_id, self._master)
-        greenlets = [gevent.spawn(self._receive), gevent.spawn(self._tick), gevent.spawn(self._hello_loop)]
+        greenlets = [gevent.spawn(self._receive), gevent.spawn(self._tick), gevent.spawn(self._hello_loop),
+                     gevent.spawn(self._watch_handshakes)]
         try:
             self._quit.wait()
         finally:
@@ -136,6 +151,8 @@ class Agent:
             self.plugins.close()  # after the last batch, so a sink sees every record
             self._send(Bye("quit"))
             gevent.killall(greenlets, block=True)
+            self.sock.disable_monitor()
+            self._monitor.close(linger=0)
             self.sock.close(linger=1000)
             self.ctx.term()
             if self.bundle is not None:
@@ -145,6 +162,26 @@ class Agent:
     @property
     def _master(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def _watch_handshakes(self) -> None:
+        """Log (once each) why connections to the master fail their security handshake."""
+        seen: set[int] = set()
+        while True:
+            try:
+                event = recv_monitor_message(self._monitor)
+            except zmq.ZMQError:
+                return
+            kind = event["event"]
+            if kind in seen:
+                continue
+            seen.add(kind)
+            if self.keys is not None:
+                log.warning("the peer at %s:%s failed the CURVE handshake (event %d): it is not the master whose "
+                            "key this worker pinned, or this worker's key is not authorized there; retrying",
+                            self.host, self.port, kind)
+            else:
+                log.warning("the peer at %s:%s failed the handshake (event %d): does the master use --keys?",
+                            self.host, self.port, kind)
 
     def shutdown(self, code: int = 0) -> None:
         self.exit_code = code
@@ -206,17 +243,9 @@ class Agent:
                 # A repeat for the running phase (the master resends it after a worker was lost and
                 # came back) must not replace its pools: their users would run on, out of reach.
                 self._phase_start(msg.phase)
-        elif isinstance(msg, SetTargets):
+        elif isinstance(msg, (SetTargets, RunBatches)):
             if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):
-                assert self.engine is not None
-                self.engine.set_targets(msg.phase, msg.targets, msg.offsets, msg.rates)
-                self.state = "running"
-        elif isinstance(msg, RunBatches):
-            if self._fresh(msg.cmd_seq) and self._phase_ready(msg.phase):
-                assert self.engine is not None
-                batches = [Batch(float(w), int(n)) for w, n in msg.batches]
-                self.engine.run_batches(msg.phase, msg.scenario, batches, msg.offset)
-                self.state = "running"
+                self._apply(msg)
         elif isinstance(msg, PhaseStop):
             gevent.spawn(self._phase_stop, msg.phase, msg.stop_timeout)
         elif isinstance(msg, Ack):
@@ -229,6 +258,23 @@ class Agent:
             else:
                 self.shutdown(msg.exit_code)
         # Heartbeat: last_master is already updated.
+
+    def _apply(self, msg: SetTargets | RunBatches) -> None:
+        """Start the users the master asked for; one that cannot be applied fails the run (exit 3), since
+        the master would otherwise count on load that never runs."""
+        assert self.engine is not None
+        try:
+            if isinstance(msg, SetTargets):
+                self.engine.set_targets(msg.phase, msg.targets, msg.offsets, msg.rates)
+            else:
+                batches = [Batch(float(w), int(n)) for w, n in msg.batches]
+                self.engine.run_batches(msg.phase, msg.scenario, batches, msg.offset)
+        except Exception as exc:
+            log.exception("cannot apply the master's %s for phase %r", msg.TYPE, msg.phase)
+            self._send(Notice(f"cannot apply {msg.TYPE} for phase {msg.phase!r}: {type(exc).__name__}: {exc}",
+                              fatal=True))
+            return
+        self.state = "running"
 
     def _fresh(self, cmd_seq: int) -> bool:
         if cmd_seq <= self.cmd_seq:
@@ -246,7 +292,9 @@ class Agent:
         self.welcomed = True
         self.heartbeat_interval = msg.heartbeat_interval
         self.stats_interval = msg.stats_interval
-        self.master_timeout = self.master_timeout_override or msg.master_timeout
+        # The stricter of the two: a master may ask for less time unsupervised, never for more.
+        own = self.master_timeout_override or MASTER_TIMEOUT
+        self.master_timeout = min(own, msg.master_timeout)
         self.cmd_seq = 0
         self._resend()
 

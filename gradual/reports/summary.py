@@ -103,6 +103,10 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
             "lost": w.lost,
             "requests": by_source.get(w.id, 0),
             "problems": list(w.problems),
+            # Faults the master saw: [lost at, back at (null: never came back)], and how many times a new
+            # process took the id over after the old one was gone.
+            "lost_intervals": [[iso(a), iso(b)] for a, b in w.lost_intervals],
+            "restarts": w.restarts,
         }
         for w in result.workers
     ]

@@ -443,9 +443,10 @@ class ZmqLink(Link):
         host = clean(msg.host, 100)
         now = time.monotonic()
         if w is None:
-            if len(self.registry.pending()) >= MAX_PENDING_PEERS:
+            cap = max(MAX_PENDING_PEERS, 2 * self.expect_workers)  # a big cluster's workers all start at once
+            if len(self.registry.pending()) >= cap:
                 self.drops.drop("(new peers)", ProtocolError(
-                    f"hello refused: {MAX_PENDING_PEERS} peers already said hello without becoming ready"))
+                    f"hello refused: {cap} peers already said hello without becoming ready"))
                 return
             w = WorkerRecord(WorkerView(peer, host, msg.capacity, joined_at=time.time()), identity)
             self.registry.add(w)

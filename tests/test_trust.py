@@ -6,6 +6,7 @@ totals must equal what the server counted, and the master must stay small.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -42,6 +43,7 @@ from support.cluster import (
 )
 from support.target import TargetProcess
 
+from gradual.cli import main
 from gradual.stats.recorder import Recorder
 
 MAX_MASTER_RSS = 400 * 1024 * 1024  # bytes: a master under the attacks below stays well under this
@@ -223,6 +225,13 @@ def test_lost_and_back_and_restarted_workers_are_in_the_summary(cluster: Cluster
     assert len(info["w1"]["lost_intervals"]) == 1
     assert parse_time(info["w1"]["lost_intervals"][0][0]) > killed_at
     assert not info["w1"]["lost"] and not info["w2"]["lost"]
+    # The HTML report carries them too (its workers table has a Faults column).
+    html = cluster.folder / "report.html"
+    assert main(["report", str(cluster.json_path), "--html", str(html)]) == 0
+    data = json.loads(re.search(r'<script type="application/json" id="gradual-data">(.*?)</script>', html.read_text(),
+                                re.S).group(1))  # type: ignore[union-attr]
+    workers = {w["id"]: w for w in data["workers"]}
+    assert workers["w1"]["restarts"] == 1 and len(workers["w2"]["lost_intervals"]) == 1
 
 
 def test_a_frame_bomb_is_refused_without_unpacking(cluster: Cluster) -> None:

@@ -249,6 +249,10 @@ def load_yaml_text(text: str, path: Path | str) -> Any:
         data = loader.construct_document(node) if node is not None else None
     except RecursionError:
         raise ConfigError.single(path, "", f"nested more than {MAX_DEPTH} levels deep") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # PyYAML's own constructors fail this way on some tagged values (`!!timestamp null`, `!!binary 1`).
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ConfigError.single(path, "", f"invalid YAML: a tagged value could not be built ({reason})") from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError.single(path, "", "invalid YAML: a character YAML does not allow", line) from None

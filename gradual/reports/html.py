@@ -199,6 +199,10 @@ def _worker(w: dict[str, Any]) -> dict[str, Any]:
         "joined": _epoch_ms(w.get("joined_at")), "left": _epoch_ms(w.get("left_at")), "lost": bool(w.get("lost")),
         "requests": as_int(w.get("requests")),
         "problems": [_text(p) for p in problems] if isinstance(problems, list) else [],
+        # Faults the master saw: [lost at, back at or None] in epoch ms, and new processes under its id.
+        "lost_intervals": [[_epoch_ms(i[0]), _epoch_ms(i[1])] for i in w.get("lost_intervals") or []
+                           if isinstance(i, list) and len(i) == 2],
+        "restarts": as_int(w.get("restarts")),
     }
 
 

@@ -552,7 +552,7 @@
   function workersTable(parent, items, live) {
     var head = [{label: "ID"}, {label: "Host"}];
     if (live) head.push({label: "State"}, {label: "CPU", num: true}, {label: "RSS", num: true}, {label: "Users", num: true});
-    else head.push({label: "Joined"}, {label: "Left"});
+    else head.push({label: "Joined"}, {label: "Left"}, {label: "Faults"});
     head.push({label: "Status"}, {label: "Requests", num: true}, {label: "Share", num: true});
     var body = table(parent, "workers-table", head), total = 0;
     items.forEach(function (w) { total += w.requests || 0; });
@@ -568,6 +568,7 @@
       } else {
         cell(tr, when(w.joined));
         cell(tr, when(w.left));
+        cell(tr, faults(w));
       }
       html("span", "tag " + (w.lost ? "fail" : "pass"), w.lost ? "lost" : (w.live === false ? "left" : "ok"), cell(tr, null));
       cell(tr, count(w.requests), "num");
@@ -585,6 +586,14 @@
         html("span", "", p[1], li);
       });
     }
+  }
+  // "lost 2× (4.1 s), 1 restart": the intervals the master declared the worker lost, and new processes.
+  function faults(w) {
+    var parts = [], lost = w.lost_intervals || [], away = 0;
+    lost.forEach(function (i) { if (isNum(i[0]) && isNum(i[1])) away += (i[1] - i[0]) / 1000; });
+    if (lost.length) parts.push("lost " + lost.length + "× (" + away.toFixed(1) + " s)");
+    if (w.restarts) parts.push(w.restarts + " restart" + (w.restarts === 1 ? "" : "s"));
+    return parts.length ? parts.join(", ") : "–";
   }
   function planList(parent, phases, currentPhase) {
     var ol = html("ol", "plan", null, parent);

@@ -367,7 +367,8 @@ class Controller:
             for worker in self.link.workers():
                 if worker.id not in live:
                     self.stats.forget_users(worker.id)
-            self._dispatch(phase)
+            if not final:  # after the stop, new targets would start users whose requests nobody counts
+                self._dispatch(phase)
             self._watch_workers()
         self._warn_dropping(phase)
         self._check_aborts(phase, t)

@@ -138,8 +138,9 @@ def test_forged_messages_leave_the_totals_equal_to_the_servers_count(cluster: Cl
     assert rss < MAX_MASTER_RSS, rss
     summary = cluster.summary()
     log = master.log()
-    assert summary["totals"]["count"] == target.counts()["total"], log
     info = by_id(summary)
+    assert server_paths(target) == {w: info[w]["requests"] for w in ("w1", "w2")}, (info, cluster.logs())
+    assert summary["totals"]["count"] == target.counts()["total"], log
     assert set(info) <= {"w1", "w2", "bomber"}, sorted(info)
     assert info["w1"]["requests"] + info["w2"]["requests"] == target.counts()["total"]
     assert server_paths(target) == {w: info[w]["requests"] for w in ("w1", "w2")}

@@ -106,6 +106,7 @@ class Agent:
         self.engine: Engine | None = None
         self.phase: str | None = None
         self.phases_started: set[str] = set()
+        self.phases_stopped: set[str] = set()
         self.cmd_seq = 0
         self.seq = 0
         self._sent_users: dict = {}
@@ -239,7 +240,9 @@ class Agent:
         elif isinstance(msg, Bundle):
             self._bundle(msg)
         elif isinstance(msg, PhaseStart):
-            if msg.phase != self.phase or msg.phase not in self.phases_started:
+            if msg.phase in self.phases_stopped:
+                pass  # crossed the phase_stop on the wire (see _phase_ready)
+            elif msg.phase != self.phase or msg.phase not in self.phases_started:
                 # A repeat for the running phase (the master resends it after a worker was lost and
                 # came back) must not replace its pools: their users would run on, out of reach.
                 self._phase_start(msg.phase)
@@ -331,12 +334,18 @@ class Agent:
         self.engine = engine
         self.run_stats = RunStats()
         self.phases_started.clear()
+        self.phases_stopped.clear()
         self.state = "ready"
         log.info("bundle loaded (sha256 %s): %r, %d phase(s)", digest[:12], loaded.run.name, len(loaded.run.phases))
         self._send(Ready(digest))
 
     def _phase_ready(self, phase: str) -> bool:
         if self.engine is None:
+            return False
+        if phase in self.phases_stopped:
+            # A command that crossed the phase_stop on the wire: its users would run after the phase's
+            # last stats batch, uncounted. A phase never restarts once stopped.
+            log.debug("dropped a command for phase %r, which has stopped", phase)
             return False
         if phase not in self.phases_started or self.phase != phase:
             self._phase_start(phase)
@@ -362,6 +371,7 @@ class Agent:
         self.phase = phase
 
     def _phase_stop(self, phase: str, timeout: float) -> None:
+        self.phases_stopped.add(phase)
         if self.engine is not None:
             self.engine.stop_phase(phase, timeout)
             self.plugins.phase_stop(phase)  # before the flush: its listeners may still add to the batch
@@ -484,6 +494,7 @@ class Agent:
         self.engine = None
         self.phase = None
         self.phases_started.clear()
+        self.phases_stopped.clear()
         self.state = "idle"
         self.welcomed = False
         self.run_id = None

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from gradual import plan
+from gradual.configs.workload import describe_wait
 from gradual.stats.histogram import SUB_BUCKET_BITS, SUB_BUCKET_COUNT, Histogram, merged
 
 MIN_WINDOW_S = 0.25  # a phase's last second shorter than this is folded into the one before it
@@ -138,6 +139,12 @@ def run_plan(run: Any) -> list[dict[str, Any]]:
                 "min_concurrency": getattr(scen, "min_concurrency", None),
                 "max_concurrency": getattr(scen, "max_concurrency", None),
                 "run_once": bool(getattr(scen, "run_once", False)),
+                # Open model: steps are [offset, arrivals per second]; closed: [offset, users].
+                "model": getattr(scen, "model", "closed"),
+                "min_rate": getattr(scen, "min_rate", None),
+                "max_rate": getattr(scen, "max_rate", None),
+                "arrivals": getattr(scen, "arrivals", None) if getattr(scen, "open", False) else None,
+                "wait_time": describe_wait(scen.wait_time) if getattr(scen, "wait_time", None) else None,
                 "steps": [[round(s.offset, 3), s.target] for s in sp.steps],
                 "batches": [[round(b.wait, 3), b.size] for b in sp.batches],
                 "requests": [r.name for r in scen.requests],

@@ -139,3 +139,22 @@ def test_paced_closed_model_through_a_stall_corrects_latency_but_not_service(tmp
     assert run.summary is not None
     totals = run.summary["totals"]
     assert totals["latency_ms"]["p99"] >= 500 and totals["service_ms"]["p99"] < 100
+
+
+def test_whole_run_metrics_reject_for_with_exit_2(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    from support.gradual_run import REPO_ROOT, gradual_env
+
+    write_yaml(tmp_path / "requests.yaml", {"requests": {"r": {"url": "http://127.0.0.1:9/r"}}})
+    config = write_yaml(tmp_path / "config.yaml", {"runs": {
+        "name": "t", "thresholds": [{"expr": "service_p99 < 10ms", "for": "5s"}, {"expr": "dropped < 5", "for": 2}],
+        "phases": {"p": {"run_time": 1, "scenarios": {"s": {
+            "requests": ["r"], "request_file": "requests.yaml", "min_rate": 5, "max_rate": 5,
+            "max_concurrency": 2}}}}}})
+    proc = subprocess.run([sys.executable, "-m", "gradual", "validate", str(config)], capture_output=True, text=True,
+                          env=gradual_env(), cwd=REPO_ROOT, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "runs.thresholds[0].for: service_p99 is judged over the whole run" in proc.stderr, proc.stderr
+    assert "runs.thresholds[1].for: dropped is judged over the whole run; 'for' does not apply" in proc.stderr

@@ -73,6 +73,7 @@ RECEIVE_WAKE = 0.01
 MAX_PROBLEMS = 20  # problems kept per worker for the summary (every one is logged)
 MAX_WINDOW_COUNT = 10_000_000  # requests one worker may report for one key in one second
 MAX_USERS_GAUGE = 10_000_000  # users one worker may report running for one scenario
+MAX_ERROR_TEXT = 500  # characters kept of an error message a worker reports
 REWELCOME_INTERVAL = 1.0  # a peer that repeats its hello gets the welcome and bundle again at most this often
 
 
@@ -547,6 +548,15 @@ class ZmqLink(Link):
         for (phase, _scenario), n in batch.users.items():
             if phase not in self._phase_clock or n > MAX_USERS_GAUGE:
                 raise ValueError(f"stats batch: users gauge {n} for phase {clean(phase, 60)!r} is implausible")
+        for entry in batch.entries:
+            # Error messages reach logs and reports: one printable line each, bounded (merging adds the
+            # counts of messages that become equal).
+            if any(not message.isprintable() or len(message) > MAX_ERROR_TEXT for _, message in entry.errors):
+                cleaned: dict[tuple[str, str], int] = {}
+                for (kind, message), n in entry.errors.items():
+                    key = (clean(kind, 40), clean(message, MAX_ERROR_TEXT))
+                    cleaned[key] = cleaned.get(key, 0) + n
+                entry.errors = cleaned
 
     def _heartbeat(self) -> None:
         # Liveness is checked more often than heartbeats are sent, so a silent worker is lost after

@@ -11,12 +11,14 @@ import os
 import re
 import signal
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import msgpack
 import psutil
 import requests
 import zmq
+from gradual.master.zmq_link import MAX_ERROR_TEXT, ZmqLink
 from gradual.proto import (
     PROTOCOL_VERSION,
     Bundle,
@@ -44,6 +46,7 @@ from support.cluster import (
 from support.target import TargetProcess
 
 from gradual.cli import main
+from gradual.stats import StatsBatch
 from gradual.stats.recorder import Recorder
 
 MAX_MASTER_RSS = 400 * 1024 * 1024  # bytes: a master under the attacks below stays well under this
@@ -254,3 +257,18 @@ def test_a_frame_bomb_is_refused_without_unpacking(cluster: Cluster) -> None:
     assert master.wait() == 3
     assert "implausible frame" in master.log()
     assert encode(Hello("x", "1", "h", 1, 1))  # the codec still encodes after all that
+
+
+def test_error_messages_from_workers_become_one_bounded_line() -> None:
+    """What reaches the summary and the logs from a worker's stats: no newline, no control character."""
+    recorder = Recorder(lambda: 0.5)
+    recorder.set_phase_origin("load", 0.0)
+    slot = recorder.slot("load", "s", "hit", 1.0)
+    slot.record(1_000_000, 0.5, 500, 0, "http", "HTTP 500\nINJECTED forged line\x1b[2J")
+    slot.record(1_000_000, 0.5, 500, 0, "http", "x" * 5000)
+    batch = StatsBatch.from_wire(recorder.drain().to_wire())
+    link = SimpleNamespace(_phase_clock={"load": (time.monotonic() - 1.0, None)})
+    ZmqLink._check_plausible(link, batch)  # type: ignore[arg-type]
+    messages = [message for (_, message) in batch.entries[0].errors]
+    assert all(m.isprintable() and len(m) <= MAX_ERROR_TEXT for m in messages), messages
+    assert "HTTP 500 INJECTED forged line\\x1b[2J" in messages

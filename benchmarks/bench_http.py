@@ -287,7 +287,19 @@ def demo_server(core: int, workdir: Path) -> Iterator[str]:
 @dataclass(frozen=True)
 class Measured:
     rps: float  # requests/s over the run's wall time
-    per_cpu_s: float  # requests per second of the client's own CPU time (user + system, its children too)
+    count: int  # requests done
+    cpu_s: float  # the client's own CPU time (user + system, its children too), startup included
+
+    @property
+    def per_cpu_s(self) -> float:
+        return self.count / self.cpu_s
+
+
+def marginal(long: Measured, short: Measured) -> float:
+    """Requests per CPU-second of the steady loop: what a longer run added, over the CPU it added. Startup
+    (imports, config, the report: about 0.5 s of CPU for gradual and Locust, 0.1 s for a bare loop) cancels."""
+    extra_cpu = long.cpu_s - short.cpu_s
+    return (long.count - short.count) / extra_cpu if extra_cpu > 0 else float("nan")
 
 
 def run_bounded(cmd: list[str], core: int | None, seconds: float, cwd: Path) -> tuple[subprocess.CompletedProcess[str],
@@ -345,7 +357,7 @@ def bench_gradual(url: str, users: int, seconds: float, core: int | None, workdi
         seen = after - before - 1  # the second status read counts itself
         verdict = "equal" if seen == req["count"] else "DIFFERENT"
         print(f"          nginx answered {seen} requests, gradual counted {req['count']}: {verdict}")
-    return Measured(float(req["rps"]), req["count"] / cpu)
+    return Measured(float(req["rps"]), req["count"], cpu)
 
 
 def bench_loop(script: str, url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
@@ -355,7 +367,7 @@ def bench_loop(script: str, url: str, users: int, seconds: float, core: int | No
     if done.returncode != 0:
         raise RuntimeError(f"loop exited {done.returncode}: {done.stderr.strip()[-500:]}")
     rps, count = done.stdout.strip().splitlines()[-1].split()
-    return Measured(float(rps), int(count) / cpu)
+    return Measured(float(rps), int(count), cpu)
 
 
 def bench_httptools(url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
@@ -393,7 +405,7 @@ def bench_locust(url: str, users: int, seconds: float, core: int | None, workdir
             if row["Name"] == "Aggregated":
                 if int(row["Failure Count"]):
                     raise RuntimeError(f"locust saw {row['Failure Count']} failures")
-                return Measured(float(row["Requests/s"]), int(row["Request Count"]) / cpu)
+                return Measured(float(row["Requests/s"]), int(row["Request Count"]), cpu)
     raise RuntimeError("no Aggregated row in locust's stats CSV")
 
 
@@ -414,11 +426,15 @@ def main() -> int:  # noqa: C901 - one linear script
     parser.add_argument("--workers", type=int, default=0,
                         help="also run gradual --workers N against locust --processes N")
     parser.add_argument("--memory-users", type=int, default=0, help="also measure memory per user at N users")
+    parser.add_argument("--short", type=float, default=3.0,
+                        help="also a run this long per tool, to take startup out of the CPU per request (0: off)")
     args = parser.parse_args()
     if not 1 <= args.users <= 1000 or not 1 <= args.seconds <= 120 or not 1 <= args.repeat <= 10:
         parser.error("keep it bounded: 1..1000 users, 1..120 seconds, 1..10 repeats")
     if not 0 <= args.workers <= 8 or not 0 <= args.memory_users <= 15000:
         parser.error("keep it bounded: --workers 0..8, --memory-users 0..15000")
+    if args.short and not 1 <= args.short < args.seconds:
+        parser.error("--short must be at least 1 and shorter than --seconds (or 0)")
 
     cores = sorted(os.sched_getaffinity(0))
     server_core, client_core = cores[0], cores[-1]
@@ -460,18 +476,26 @@ def main() -> int:  # noqa: C901 - one linear script
                     runs.append((f"locust-p{args.workers}", lambda *a: bench_locust(*a[:3], None, a[4], args.workers)))
                 print(f"--workers {args.workers}: gradual's and Locust's processes are not pinned (any core, the "
                       "server's too)")
+            steady: dict[str, list[float]] = {}
             for turn in range(args.repeat):
                 for name, bench in runs:
                     rundir = workdir / f"{name}-{turn}"
                     rundir.mkdir()
                     try:
                         got = bench(url, args.users, args.seconds, client_core, rundir)
+                        short = None
+                        if args.short and "-" not in name:  # the one-core tools: their steady loop's cost too
+                            (rundir / "short").mkdir()
+                            short = bench(url, args.users, args.short, client_core, rundir / "short")
                     except RuntimeError as exc:
                         print(f"{name}: failed: {exc}")
                         continue
                     measured.setdefault(name, []).append(got)
-                    print(f"{name:>10}: {got.rps:10.1f} requests/s  {got.per_cpu_s:10.1f} requests per CPU-second",
-                          flush=True)
+                    line = f"{name:>10}: {got.rps:10.1f} requests/s  {got.per_cpu_s:10.1f} requests per CPU-second"
+                    if short is not None:
+                        steady.setdefault(name, []).append(marginal(got, short))
+                        line += f"  {steady[name][-1]:10.1f} in the steady loop"
+                    print(line, flush=True)
             if args.memory_users:
                 rundir = workdir / "memory"
                 rundir.mkdir()
@@ -481,26 +505,30 @@ def main() -> int:  # noqa: C901 - one linear script
                           "(RSS growth with each user's greenlet, runner and open keep-alive connection)")
                 except RuntimeError as exc:
                     print(f"memory: failed: {exc}")
-        results = {name: Measured(statistics.median(m.rps for m in values),
-                                  statistics.median(m.per_cpu_s for m in values))
-                   for name, values in measured.items()}
+        rps = {name: statistics.median(m.rps for m in values) for name, values in measured.items()}
+        per_cpu = {name: statistics.median(m.per_cpu_s for m in values) for name, values in measured.items()}
+        loop = {name: statistics.median(values) for name, values in steady.items()}
         if args.repeat > 1:
-            for name, value in results.items():
+            for name in rps:
                 spread = f"{min(m.rps for m in measured[name]):.0f}..{max(m.rps for m in measured[name]):.0f}"
-                print(f"{name:>10}: {value.rps:10.1f} requests/s (median of {len(measured[name])}, range {spread})"
-                      f"  {value.per_cpu_s:10.1f} requests per CPU-second")
+                extra = f"  {loop[name]:10.1f} in the steady loop" if name in loop else ""
+                print(f"{name:>10}: {rps[name]:10.1f} requests/s (median of {len(measured[name])}, range {spread})"
+                      f"  {per_cpu[name]:10.1f} requests per CPU-second{extra}")
 
     # Per CPU-second is the figure to compare on a shared machine: requests/s follows whatever else runs.
-    gradual = results.get("gradual")
+    if "gradual" not in rps:
+        return 1
     for other in ("locust", "ghc", "httptools"):
-        if gradual and results.get(other):
-            print(f"gradual/{other}: {gradual.per_cpu_s / results[other].per_cpu_s:.2f} per CPU-second, "
-                  f"{gradual.rps / results[other].rps:.2f} requests/s")
-    many, locusts = results.get(f"gradual-w{args.workers}"), results.get(f"locust-p{args.workers}")
-    if args.workers and many and locusts:
+        if other in rps:
+            steady_ratio = f", {loop['gradual'] / loop[other]:.2f} in the steady loop" if other in loop and \
+                "gradual" in loop else ""
+            print(f"gradual/{other}: {per_cpu['gradual'] / per_cpu[other]:.2f} per CPU-second{steady_ratio}, "
+                  f"{rps['gradual'] / rps[other]:.2f} requests/s")
+    many, locusts = f"gradual-w{args.workers}", f"locust-p{args.workers}"
+    if args.workers and many in rps and locusts in rps:
         print(f"gradual --workers {args.workers} / locust --processes {args.workers}: "
-              f"{many.per_cpu_s / locusts.per_cpu_s:.2f} per CPU-second, {many.rps / locusts.rps:.2f} requests/s")
-    return 0 if gradual else 1
+              f"{per_cpu[many] / per_cpu[locusts]:.2f} per CPU-second, {rps[many] / rps[locusts]:.2f} requests/s")
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -556,7 +557,7 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     code = _quitting(env, result, summary, code)
     written = write_reports(summary, targets)
     console.final(summary)
-    line = reports_line(written)
+    line = reports_line(written, shutil.get_terminal_size().columns if sys.stdout.isatty() else None)
     if line:
         print(line, flush=True)
     if api is not None:

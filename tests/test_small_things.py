@@ -42,9 +42,10 @@ def test_a_run_lists_the_reports_it_wrote_in_one_line(target: TargetProcess, tmp
     run = run_gradual(config, target=target, json_out=False, extra_args=["--report-dir", str(tmp_path / "out")])
 
     assert run.returncode == 0, run.stderr
-    lines = [line for line in run.stdout.splitlines() if line.startswith("reports: ")]
+    lines = [line for line in run.stdout.splitlines() if line.startswith("reports ")]
     assert len(lines) == 1, run.stdout
-    names = [Path(p).name for p in lines[0].removeprefix("reports: ").split(", ")]
+    assert lines[0].startswith(f"reports in {tmp_path / 'out'}: "), lines
+    names = lines[0].partition(": ")[2].split(", ")
     assert names == ["summary.json", "report.html", "junit.xml", "gradual_stats.csv", "gradual_history.csv"]
     assert all((tmp_path / "out" / n).is_file() for n in names)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..configs.errors import display_path
 from .base import Reporter
+from .console_fit import shorten
 from .csv import CsvReporter, history_path, stats_path
 from .html import HtmlReporter
 from .json import JsonReporter
@@ -48,11 +49,18 @@ def write_reports(summary: dict[str, Any], targets: dict[str, Path]) -> list[Pat
     return written
 
 
-def reports_line(written: list[Path]) -> str | None:
-    """The one line a run prints about its reports ("reports: summary.json, report.html"), None if none."""
+def reports_line(written: list[Path], width: int | None = None) -> str | None:
+    """The one line a run prints about its reports, None if none: ``reports: out/summary.json, out/x.html``,
+    or ``reports in DIR: summary.json, report.html`` when they share a folder; cut to ``width`` (a terminal's)
+    with an ellipsis, so it stays one line."""
     if not written:
         return None
-    return "reports: " + ", ".join(display_path(p) for p in written)
+    folders = {p.parent for p in written}
+    if len(written) > 1 and len(folders) == 1:
+        line = f"reports in {display_path(folders.pop())}: " + ", ".join(p.name for p in written)
+    else:
+        line = "reports: " + ", ".join(display_path(p) for p in written)
+    return line if width is None else shorten(line, width)
 
 
 def report_dir_targets(directory: Path) -> dict[str, Path]:

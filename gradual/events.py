@@ -269,7 +269,8 @@ Fires on: master, worker, local (once).
 Arguments:
   environment  the node's Environment (process_exit_code is None unless a listener set it; on a worker
                setting it changes nothing: the master decides the run's exit code)
-  exit_code    the exit code gradual would use (a worker: the master's, None if it never heard it)
+  exit_code    the exit code gradual would use (a worker: the master's from its quit; its own when it is
+               shut down; None when a new master replaced the run)
   summary      the summary dict (schema gradual.summary/1) on the master and local; None on a worker
 """)
 

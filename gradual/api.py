@@ -60,6 +60,7 @@ def run(
     overrides: Overrides | Mapping[str, Any] | None = None,
     reports: Mapping[str, str | Path] | str | Path | None = None,
     records: str | Path | None = None,
+    max_error_rate: float = 1.0,
 ) -> Summary:
     """Run the test ``config`` and return its summary; ``summary.exit_code`` is the CLI's exit code.
 
@@ -68,7 +69,8 @@ def run(
     flags: ``host``, ``run_time``, ``users``, ``spawn_rate`` and ``set`` (a mapping of key paths to values,
     or ``"KEY.PATH=VALUE"`` strings); the GRADUAL_* environment variables are not read. ``reports``: a
     folder for every report, or a mapping of report name (json, csv, html, junit) to path. ``records``: a
-    path for every completion record as JSON lines (``--records``).
+    path for every completion record as JSON lines (``--records``). ``max_error_rate``: as
+    ``--max-error-rate``, a share from 0 to 1 (1 = off); a run where no request succeeded fails regardless.
 
     A config that does not validate raises ``gradual.configs.ConfigError`` (``str()`` lists every
     issue, one a line); a run that cannot start raises ``RunAborted``.
@@ -78,13 +80,15 @@ def run(
 
     if workers < 0:
         raise ValueError("workers must be 0 or more")
+    if not 0 <= max_error_rate <= 1:
+        raise ValueError("max_error_rate must be a share from 0 to 1")
     if isinstance(config, RunConfig):  # loaded by the caller, who keeps what its request files registered
         check_credentials(config)
-        return _execute(config, workers, _targets(reports), records)
+        return _execute(config, workers, _targets(reports), records, max_error_rate)
     run_config = load(config, request_config, _overrides(overrides))
     try:
         check_credentials(run_config)
-        return _execute(run_config, workers, _targets(reports), records)
+        return _execute(run_config, workers, _targets(reports), records, max_error_rate)
     finally:
         _forget(run_config)
 
@@ -124,7 +128,8 @@ def _targets(reports: Mapping[str, str | Path] | str | Path | None) -> dict[str,
     return {name: Path(path) for name, path in reports.items()}
 
 
-def _execute(run: RunConfig, workers: int, targets: dict[str, Path], records: str | Path | None) -> Summary:
+def _execute(run: RunConfig, workers: int, targets: dict[str, Path], records: str | Path | None,
+             max_error_rate: float = 1.0) -> Summary:
     from .master.controller import Controller
     from .master.link import LinkError
     from .plugins.runtime import controller_environment, finish_run
@@ -165,6 +170,7 @@ def _execute(run: RunConfig, workers: int, targets: dict[str, Path], records: st
             link.close(EXIT_ABORTED)
             env.close()
             raise
+        result.max_error_rate = max_error_rate
         code = result.exit_code()
         link.close(code)
         result.workers = link.workers()

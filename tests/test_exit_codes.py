@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,12 +19,13 @@ from support.gradual_run import (
     HTTP_BASE,
     closed_port,
     finish,
+    gradual_env,
     run_gradual,
     server_counts,
     start_gradual,
     write_run_config,
 )
-from support.target import TargetProcess
+from support.target import REPO_ROOT, TargetProcess
 
 from gradual.verdict import failure_reason
 
@@ -119,3 +122,18 @@ def test_failure_reason_rules() -> None:
     assert failure_reason(10, 9, 0) is None  # 100% = off, and one succeeded
     assert failure_reason(10, 1, 0, 0.1) is None  # at the limit is not above it
     assert failure_reason(10, 2, 0, 0.1) == "failure rate 20% (2 of 10 requests) is above --max-error-rate 10%"
+
+
+def test_gradual_run_from_python_fails_the_same_runs(target: TargetProcess, tmp_path: Path) -> None:
+    config = _half_failing(tmp_path)
+    script = ("import sys, gradual\n"
+              "s = gradual.run(sys.argv[1], max_error_rate=float(sys.argv[2]))\n"
+              "print(s.exit_code, s['run']['failure_reason'])\n")
+    target.reset()
+
+    runs = [subprocess.run([sys.executable, "-c", script, str(config), limit], capture_output=True, text=True,
+                           env=gradual_env(target), cwd=REPO_ROOT, timeout=60) for limit in ("0.1", "1")]
+
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert runs[0].stdout.startswith("1 failure rate ") and "above --max-error-rate 10%" in runs[0].stdout
+    assert runs[1].stdout.strip() == "0 None", runs[1].stderr

@@ -86,7 +86,7 @@ def arrivals(controller: Any, phase: str, scenario: Any) -> tuple[int, int] | No
     """(scheduled, dropped) arrivals of an open-model scenario so far, None for a closed one."""
     if not getattr(scenario, "open", False):
         return None
-    counts = getattr(controller.stats, "arrivals", {}).get((phase, scenario.name), (0, 0))
+    counts = controller.stats.arrivals(phase, scenario.name) or (0, 0)  # RunStats: (scheduled, dropped) or None
     return int(counts[0]), int(counts[1])
 
 

@@ -24,7 +24,7 @@ class WorkerRecord:
     # connection with the id through once the first is closed, so what comes now is not the worker we
     # know. Nothing from the id counts (not even as a sign of life) until the worker is declared lost.
     contested: bool = False
-    key: bytes | None = None  # its CURVE public key (z85) when keys are on: the id stays bound to it
+    key: str | None = None  # with keys, the name of the key it first came with: the id stays bound to it
     bundle_error: str | None = None
     last_seq: int = 0  # highest stats seq merged (for acks and duplicate drops)
     phase: str | None = None  # the phase this worker was told to start

@@ -308,15 +308,23 @@ class ZmqLink(Link):
     def _send(self, w: WorkerRecord, msg: Message) -> None:
         self._send_frame(w, encode(msg), msg.TYPE)
 
-    def _next_frames(self) -> list[bytes]:
-        """The next message's frames, waiting (and letting other greenlets run) while there is none."""
+    def _next_frames(self) -> tuple[list[bytes], str | None]:
+        """The next message's frames and, with keys, the name of the key it came with (the ZAP handler's
+        User-Id); waiting (and letting other greenlets run) while there is none."""
         sock = self.sock
+        keyed = self.keys is not None
         while True:
             try:
                 frames = [sock.recv(zmq.NOBLOCK)]
+                user = None
                 while sock.getsockopt(zmq.RCVMORE):
-                    frames.append(sock.recv(zmq.NOBLOCK))
-                return frames
+                    if keyed:  # a zmq.Frame carries the User-Id; small messages copy faster without one
+                        frame = sock.recv(zmq.NOBLOCK, copy=False)
+                        user = frame.get("User-Id")
+                        frames.append(frame.bytes)
+                    else:
+                        frames.append(sock.recv(zmq.NOBLOCK))
+                return frames, user
             except zmq.Again:
                 if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                     wait_read(sock.getsockopt(zmq.FD), timeout=RECEIVE_WAKE, timeout_exc=False)  # False: return quietly
@@ -330,7 +338,7 @@ class ZmqLink(Link):
                 # check and the signal handlers run.
                 gevent.sleep(0)
             try:
-                frames = self._next_frames()
+                frames, user = self._next_frames()
             except zmq.ZMQError:
                 if self._closed:
                     return
@@ -347,20 +355,20 @@ class ZmqLink(Link):
                 self.drops.drop(_shown(peer), exc)
                 continue
             try:
-                self._handle(identity, peer, msg)
+                self._handle(identity, peer, msg, user)
             except Exception:  # one bad message must not take the master down
                 log.exception("handling %s from %s failed", msg.TYPE, _shown(peer))
 
-    def _handle(self, identity: bytes, peer: str, msg: Message) -> None:
+    def _handle(self, identity: bytes, peer: str, msg: Message, user: str | None = None) -> None:
         w = self.registry.get(peer)
         if isinstance(msg, Hello):
-            self._hello(identity, peer, msg, w)
+            self._hello(identity, peer, msg, w, user)
             return
         if w is None:
             self.drops.drop(_shown(peer), ProtocolError(f"{msg.TYPE} from a worker that did not say hello"))
             return
-        if w.contested:
-            log.debug("ignored %s from %s: another process claimed the id", msg.TYPE, _shown(peer))
+        if w.contested or (w.key is not None and user != w.key):
+            log.debug("ignored %s from %s: another process (or key) claimed the id", msg.TYPE, _shown(peer))
             return
         if not w.ready and not isinstance(msg, (Ready, BundleError, Heartbeat, Bye)):
             # Only a worker that loaded the bundle may feed the run: stats, notices, errors, stops.
@@ -437,7 +445,7 @@ class ZmqLink(Link):
             log.warning("worker %s: %s", w.id, text)
 
 
-    def _hello(self, identity: bytes, peer: str, msg: Hello, w: WorkerRecord | None) -> None:
+    def _hello(self, identity: bytes, peer: str, msg: Hello, w: WorkerRecord | None, user: str | None = None) -> None:
         if msg.worker_id != peer:
             self.drops.drop(_shown(peer), ProtocolError(f"hello names worker {msg.worker_id!r} but came from {peer!r}"))
             return
@@ -449,9 +457,14 @@ class ZmqLink(Link):
                 self.drops.drop("(new peers)", ProtocolError(
                     f"hello refused: {cap} peers already said hello without becoming ready"))
                 return
-            w = WorkerRecord(WorkerView(peer, host, msg.capacity, joined_at=time.time()), identity)
+            w = WorkerRecord(WorkerView(peer, host, msg.capacity, joined_at=time.time()), identity, key=user)
             self.registry.add(w)
             log.info("worker %s connected from %s (pid %d, %d cpus)", peer, host, msg.pid, msg.cpu_count)
+        elif w.key is not None and user != w.key:
+            # With keys, a worker id belongs to the key it first came with: another key never takes it over.
+            self.drops.drop(_shown(peer), ProtocolError(
+                f"hello refused: worker {peer} belongs to key {w.key!r}; this hello came with key {user!r}"))
+            return
         elif w.view.live and msg.pid != w.pid:
             # Another process claims a connected worker's id: refused, never a takeover. A restarted
             # worker gets in once its old process is declared lost (it keeps saying hello until then).

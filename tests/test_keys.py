@@ -10,7 +10,7 @@ from pathlib import Path
 
 import zmq
 from gradual.proto import Hello
-from support.cluster import Cluster, RawPeer, by_id, server_paths, write_recording_config
+from support.cluster import Cluster, RawPeer, by_id, server_paths, wait_until, write_recording_config
 from support.target import REPO_ROOT, TargetProcess
 
 MARKER_CODE = '''
@@ -129,3 +129,22 @@ def test_local_workers_run_with_fresh_keys(cluster: Cluster, target: TargetProce
                         {"CLUSTER_WORKER": "local"})
     assert run.wait() == 0, run.log()
     assert cluster.summary()["totals"]["count"] == target.counts()["total"] > 0
+
+
+def test_a_worker_id_stays_bound_to_its_key(cluster: Cluster, target: TargetProcess) -> None:
+    # w1 (the shared worker key) dies; a process with another authorized key ("edge") claims the id: it is
+    # refused, logged, and never counted as w1's restart.
+    folder = _init(cluster.folder / "keys")
+    assert _keys("add-worker", str(folder), "edge").returncode == 0
+    config = _config(cluster, run_time=8)
+    target.reset()
+    master = cluster.master(config, 1, "--keys", str(folder), "--heartbeat-liveness", "2")
+    first = cluster.worker("w1", "--keys", str(folder))
+    wait_until(lambda: target.counts()["total"] > 0, 15, "w1 sends load")
+    first.kill9()
+    cluster.worker("w1", "--keys", str(folder / "edge"))
+    master.wait_for_log("hello refused: worker w1 belongs to key 'worker'; this hello came with key 'edge'", 15)
+
+    master.wait()
+    info = by_id(cluster.summary())
+    assert info["w1"]["restarts"] == 0 and info["w1"]["lost"], info["w1"]

@@ -118,7 +118,7 @@ class Controller:
         self.state = "starting"
         self.aborted_by: Verdict | None = None
         self.expected = {
-            (p.name, s.name, r.name) for p in run.phases for s in p.scenarios for r in s.requests
+            (p.name, s.name, r.name) for p in run.phases for s in p.scenarios for r in s.recorded
             if r.expected_response_time is not None
         }
         self._abort_thresholds = [t for t in run.thresholds if t.abort]

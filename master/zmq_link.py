@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import gevent
@@ -131,6 +132,11 @@ class ZmqLink(Link):
         self.run_id = uuid.uuid4().hex[:12]
         self.bundle = bundle_for(run, self.run_id, records=records)
         self.digest = self.bundle.digest()
+        # Data rows are split between workers in the order they first said hello: worker i of the
+        # expected n takes rows i, i+n, ... (journeys.data), so unique rows are unique cluster-wide.
+        # A worker beyond the expected count gets no rows of its own.
+        self._data = any(s.data is not None for p in run.phases for s in p.scenarios)
+        self._shares: dict[str, int] = {}
         self.registry = Registry()
         self.drops = DropLog(log)
         self._phase_clock: dict[str, tuple[float, float | None]] = {}  # phase -> monotonic start, end
@@ -494,7 +500,15 @@ class ZmqLink(Link):
         w.hello_at = w.welcomed_at = now
         w.view.capacity = msg.capacity
         self._send(w, Welcome(peer, self.run_id, self.heartbeat_interval, self.master_timeout, self.stats_interval))
-        self._send(w, self.bundle)
+        self._send(w, self._bundle_for(peer))
+
+    def _bundle_for(self, worker_id: str) -> Bundle:
+        """The bundle, with this worker's share of the data rows when the run has data files."""
+        if not self._data:
+            return self.bundle
+        index = self._shares.setdefault(worker_id, len(self._shares))
+        options = {**self.bundle.options, "data_share": [index, max(1, self.expect_workers)]}
+        return replace(self.bundle, options=options)
 
     def _ready(self, w: WorkerRecord, msg: Ready) -> None:
         if msg.bundle_sha256 != self.digest:

@@ -135,8 +135,6 @@ CASES = [
          "unsupported_scheme_requests.yaml"),
     Case("bad_method.yaml", "requests.r1.method", 5, "unsupported HTTP method 'FETCH' (use GET, POST",
          "bad_method_requests.yaml"),
-    Case("credentials_in_auth.yaml", "requests.r1.auth", 5, "credentials are never read from the file",
-         "credentials_in_auth_requests.yaml"),
     Case("credentials_in_url.yaml", "requests.r1.url", 4, "credentials are never read from the file",
          "credentials_in_url_requests.yaml"),
     Case("request_missing_url.yaml", "requests.r1.url", 3, "is required (a string)",

@@ -201,7 +201,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     validate_summary(run.summary)
     assert run.summary is not None
     phases = run.summary["phases"]
-    assert [p["name"] for p in phases] == ["warm_up", "peak", "signups"]
+    assert [p["name"] for p in phases] == ["warm_up", "peak", "signups", "journey"]
     for phase in phases:
         for scen in phase["scenarios"]:
             assert scen["requests"], (phase["name"], scen["name"])
@@ -212,6 +212,10 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     signups = phases[2]
     assert signups["scenarios"][0]["requests"][0]["count"] == 14
     assert signups["ended_early"] is True
+    # The journey phase (examples/journey): every shopper logged in once, with a CSV row of its own.
+    shoppers = phases[3]["scenarios"][0]
+    assert [r["name"] for r in shoppers["requests"]][0] == "login"
+    assert shoppers["requests"][0]["count"] == shoppers["peak_users"] == 6
     assert run.summary["totals"]["failures"] == 0
 
 

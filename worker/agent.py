@@ -315,7 +315,11 @@ class Agent:
             log.error("bundle %s failed to load: %s", digest[:12], exc)
             self._send(BundleError(str(exc)))
             return
-        engine = Engine(loaded.run)
+        share = msg.options.get("data_share")
+        if not (isinstance(share, list) and len(share) == 2 and all(isinstance(v, int) for v in share)
+                and 0 <= share[0] and share[1] >= 1):
+            share = [0, 1]
+        engine = Engine(loaded.run, worker=self.worker_id, share=(share[0], share[1]))
         # Plugins load with their bundle: a required one that fails makes the bundle fail (master: exit 3).
         # Other plugin failures are logged here, where the plugin ran, and go to the master as notices.
         fatal = self.plugins.start(loaded.run, msg.options, engine)

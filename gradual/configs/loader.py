@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import journey
 from .checks import Checker
 from .compat import check_distributed, check_phase_name
 from .errors import ConfigError, ConfigIssue, did_you_mean, display_path, type_name
@@ -26,11 +27,13 @@ FROM_FILE = "FROM_REQUEST_YAML_FILE"
 CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioConfig.request_file_base)
 BASES = {CONFIG_DIR: "next to the config", CWD: "in the working directory"}
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
-RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins", "distributed")
+RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins", "distributed",
+            "files")
 PHASE_KEYS = ("run_time", "scenarios", "thresholds", "name")  # name: the original user guide's (a warning)
 SCENARIO_KEYS = (
     "requests", "request_file", "min_concurrency", "max_concurrency", "ramp_up_multiply", "ramp_up_add",
     "ramp_up_wait", "iterate_through_requests", "run_once", "thresholds", "wait_time", *OPEN_KEYS,
+    "data", "on_start", "cookies",
 )
 
 
@@ -83,8 +86,9 @@ def _with_host(run: RunConfig, host: str) -> RunConfig:
     for phase in run.phases:
         scenarios = []
         for scen in phase.scenarios:
-            moved = host_requests({r.name: r for r in scen.requests}, host)
-            scenarios.append(replace(scen, requests=tuple(moved[r.name] for r in scen.requests)))
+            moved = host_requests({r.name: r for r in (*scen.on_start, *scen.requests)}, host)
+            scenarios.append(replace(scen, requests=tuple(moved[r.name] for r in scen.requests),
+                                     on_start=tuple(moved[r.name] for r in scen.on_start)))
         phases.append(replace(phase, scenarios=tuple(scenarios)))
     return replace(run, phases=tuple(phases))
 
@@ -114,6 +118,7 @@ def _run(
     shared_name = display_path(req_path) if req_path is not None else None
     thresholds = parse_thresholds(check, runs, "runs")
     plugins = parse_plugins(check, runs, config, files)
+    journey.parse_run_files(check, runs, config, files)
     for phase_name, phase in (phases_map or {}).items():
         parsed = _phase(check, str(phase_name), phase, phases_map, config, shared, shared_name, files, thresholds,
                         cwd)
@@ -440,6 +445,11 @@ def _scenario(
                             item_line)
             else:
                 requests.append(pool[item])
+    cookies = check.boolean(scen, "cookies", f"{path}.cookies", default=True)
+    data = journey.parse_data(check, scen, path, config, files)
+    on_start = _on_start(check, scen, path, pool, pool_key)
+    if len(check.issues) == before:
+        journey.check_journey_names(check, path, [*on_start, *requests], data)
     if len(check.issues) > before:
         return None
     _check_pinned(check, scen, path, requests, max(int(lo), int(hi)), iterate)
@@ -457,8 +467,35 @@ def _scenario(
         request_file=request_file,
         wait_time=wait_time,
         request_file_base=request_file_base,
+        data=data[0] if data is not None else None,
+        on_start=tuple(on_start),
+        cookies=cookies,
         **_open_fields(open_model),
     )
+
+
+def _on_start(check: Checker, scen: dict, path: str, pool: dict[str, RequestConfig] | None,
+              pool_key: str) -> list[RequestConfig]:
+    """``on_start: [login]``: requests of the scenario's request file each user runs once, first."""
+    raw = scen.get("on_start")
+    if raw is None:
+        return []
+    line = line_of(scen, "on_start")
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items:
+        check.error(f"{path}.on_start", f"expected a list of request names, found {type_name(raw)}", line)
+        return []
+    out: list[RequestConfig] = []
+    for i, item in enumerate(items):
+        key = f"{path}.on_start[{i}]" if isinstance(raw, list) else f"{path}.on_start"
+        item_line = line_of(raw, i) if isinstance(raw, list) else line
+        if not isinstance(item, str):
+            check.error(key, f"expected a request name, found {type_name(item)}", item_line)
+        elif pool is not None and item not in pool:
+            check.error(key, f"no request named {item!r} in {pool_key}{did_you_mean(item, pool)}", item_line)
+        elif pool is not None:
+            out.append(pool[item])
+    return out
 
 
 def _open_fields(model: OpenModel | None) -> dict[str, Any]:

@@ -21,12 +21,13 @@ PYTHON = "python"
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """Credentials come from environment variables named here, never from the file."""
+    """Credentials from environment variables named here (bearer, basic), or a templated header value."""
 
-    kind: str  # "bearer" | "basic"
+    kind: str  # "bearer" | "basic" (from the environment) | "template" (header, below)
     token_env: str | None = None
     username_env: str | None = None
     password_env: str | None = None
+    header: Any = None  # journeys.templates.Filler of the whole Authorization value (kind "template")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class RequestConfig:
     message_interval: float = 0.0  # websocket: seconds between a reply and the next message of a connection
     max_messages: int | None = None  # websocket: messages per connection, then it is closed and reopened
     close_after: float | None = None  # websocket: seconds a connection lives before it is closed and reopened
+    # Journeys (gradual.journeys): compiled templates, checks, extractions, redirects to follow.
+    template: Any = None  # journeys.request.RequestTemplate of an HTTP request (static or not)
+    checks: Any = None  # journeys.checks.Expect: `expect` of an HTTP request (None: status < 400)
+    extract: tuple[Any, ...] = ()  # journeys.extract.Extraction, in file order
+    follow_redirects: int = 0  # redirects followed, each a recorded request
+    uses: Mapping[str, tuple[str, int | None]] = field(default_factory=dict)  # template name -> (key path, line)
     function: Callable[..., Any] | None = None  # python requests
     callbacks: tuple[Callable[..., Any], ...] = ()
     source: str = ""  # file that defined it
@@ -101,6 +108,19 @@ class ScenarioConfig:
     def model(self) -> str:
         return "open" if self.open else "closed"
     request_file_base: str | None = None  # "config" (found next to the config) or "cwd" (the working directory)
+    data: Any = None  # journeys.data.DataSpec: rows for the users (row.<column>, ctx.row)
+    on_start: tuple[RequestConfig, ...] = ()  # setup steps each user runs once before its loop
+    cookies: bool = True  # a cookie jar per user for its HTTP requests
+
+    @property
+    def recorded(self) -> tuple[RequestConfig, ...]:
+        """Every request the scenario records: its on_start steps, then its requests (each name once)."""
+        if not self.on_start:
+            return self.requests
+        seen: dict[str, RequestConfig] = {}
+        for req in (*self.on_start, *self.requests):
+            seen.setdefault(req.name, req)
+        return tuple(seen.values())
 
 
 @dataclass(frozen=True)
@@ -161,6 +181,6 @@ class RunConfig:
         seen: dict[str, RequestConfig] = {}
         for phase in self.phases:
             for scenario in phase.scenarios:
-                for req in scenario.requests:
+                for req in (*scenario.on_start, *scenario.requests):
                     seen.setdefault(req.name, req)
         return list(seen.values())

@@ -312,6 +312,11 @@ def with_host(url: str, host: str) -> str:
     """
     if not url:
         return url
+    if "{{" in url:  # a templated path (journeys): move the origin, keep the template text as it is
+        from ..journeys.request import split_target
+
+        origin, rest = split_target(url)
+        return with_host(origin, host).rstrip("/") + rest if origin != url else url
     try:
         parts = urlsplit(url)
         base = urlsplit(host)

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from .. import events
+from . import journey
 from .checks import Checker
 from .decorators import DecoratorError, collecting
 from .errors import ConfigError, ConfigIssue, did_you_mean, type_name
@@ -29,8 +30,10 @@ SCHEMES = {"http": HTTP, "https": HTTP, "ws": WEBSOCKET, "wss": WEBSOCKET}
 REQUEST_KEYS = (
     "url", "method", "http_method", "params", "headers", "expected_response_time", "auth", "type",
     "timeout", "body", "json", "message", "expect", "websocket_config", "verify", "ca_file", "connect_timeout",
+    "extract", "follow_redirects",
 )
-AUTH_KEYS = ("type", "token_env", "username_env", "password_env")
+AUTH_KEYS = ("type", "token_env", "username_env", "password_env", "token", "username", "password")
+TEMPLATE_KEYS = ("url", "params", "headers", "body", "json", "auth", "message", "websocket_config", "expect")
 WEBSOCKET_CONFIG_KEYS = ("message_template", "message", "expect", "message_interval", "max_messages", "close_after")
 DEFAULT_TOKEN_ENV = "GRADUAL_AUTH_TOKEN"
 DEFAULT_USERNAME_ENV = "GRADUAL_AUTH_USERNAME"
@@ -58,25 +61,29 @@ def expand_env(check: Checker, text: str, path: str, line: int | None) -> str:
 
 
 def parse_auth(check: Checker, entry: dict, path: str) -> AuthConfig | None:
+    """``auth: bearer|basic`` (credentials from the environment), ``auth: {type: bearer, token: ...}``,
+    ``auth: {type: basic, username: ..., password: ...}`` or a whole header value ``"Bearer {{ token }}"``."""
     value = entry.get("auth")
     line = line_of(entry, "auth")
     if value is None:
         return None
-    if isinstance(value, str):
-        value = {"type": value}
+    if isinstance(value, str) and value.strip().lower() in ("bearer", "basic"):
+        value = {"type": value.strip()}
+    elif isinstance(value, str):
+        header = journey.auth_template(check, value, path, line)
+        return None if header is None else AuthConfig("template", header=header)
     if not isinstance(value, dict):
-        check.error(path, f"expected null, 'bearer', 'basic' or a mapping, found {type_name(value)}", line)
-        return None
-    if "token" in value or "password" in value or "username" in value:
-        check.error(
-            path,
-            "credentials are never read from the file: name environment variables with "
-            "token_env (bearer) or username_env/password_env (basic)",
-            line,
-        )
+        check.error(path, f"expected null, 'bearer', 'basic', a header value or a mapping, found {type_name(value)}",
+                    line)
         return None
     check.keys(value, AUTH_KEYS, path)
     kind = str(value.get("type", "")).lower()
+    if kind == "bearer" and "token" in value:
+        header = journey.auth_template(check, value, path, line)
+        return None if header is None else AuthConfig("template", header=header)
+    if kind == "basic" and ("username" in value or "password" in value):
+        header = journey.auth_template(check, value, path, line)
+        return None if header is None else AuthConfig("template", header=header)
     if kind == "bearer":
         return AuthConfig("bearer", token_env=str(value.get("token_env") or DEFAULT_TOKEN_ENV))
     if kind == "basic":
@@ -198,7 +205,20 @@ def parse_request_entry(
         check.error(f"{path}.json", "give either body or json, not both", line_of(entry, "json"))
     body = entry.get("json", entry.get("body"))
     message = check.string(entry, "message", f"{path}.message")
-    expect = check.string(entry, "expect", f"{path}.expect")
+    http_expect = None
+    if kind == HTTP and "expect" in entry and entry["expect"] is not None:
+        http_expect = journey.parse_expect(check, entry["expect"], f"{path}.expect", line_of(entry, "expect"))
+        expect = None
+    else:
+        expect = check.string(entry, "expect", f"{path}.expect")
+    extract: tuple = ()
+    if "extract" in entry:
+        extract = journey.parse_extract(check, entry["extract"], f"{path}.extract", line_of(entry, "extract"))
+    redirects = check.number(entry, "follow_redirects", f"{path}.follow_redirects", integer=True, minimum=0,
+                             default=0)
+    if redirects and redirects > journey.MAX_REDIRECTS:
+        check.error(f"{path}.follow_redirects", f"at most {journey.MAX_REDIRECTS}, found {redirects}",
+                    line_of(entry, "follow_redirects"))
     ws_config = check.mapping(entry, "websocket_config", f"{path}.websocket_config", required=False)
     if ws_config:
         check.keys(ws_config, WEBSOCKET_CONFIG_KEYS, f"{path}.websocket_config")
@@ -220,6 +240,17 @@ def parse_request_entry(
             check.error(f"{path}.{key}", "only applies to https:// and wss:// requests", line_of(entry, key))
     if "verify" in entry and verify is False and "ca_file" in entry:
         check.error(f"{path}.ca_file", "give either verify: false or ca_file, not both", line_of(entry, "ca_file"))
+    journey.check_message_template(check, message, f"{path}.message", line_of(entry, "message"))
+    if (extract or redirects) and kind != HTTP and url:
+        key = "extract" if extract else "follow_redirects"
+        check.error(f"{path}.{key}", "only applies to HTTP requests (http:// or https:// url)", line_of(entry, key))
+    template = None
+    if kind == HTTP and url:
+        template = journey.compile_http(
+            check, entry, path, method=method, url=url, params=params if isinstance(params, dict) else None,
+            headers=headers or {}, body=body, json_body="json" in entry,
+            auth=auth.header if auth is not None and auth.kind == "template" else None,
+        )
     if (message is not None or expect is not None or ws_config) and kind != WEBSOCKET and url:
         key = "message" if message is not None else "expect" if expect is not None else "websocket_config"
         check.error(f"{path}.{key}", "only applies to WebSocket requests (ws:// or wss:// url)",
@@ -246,6 +277,11 @@ def parse_request_entry(
         message_interval=float(interval),
         max_messages=None if max_messages is None else int(max_messages),
         close_after=None if close_after is None else float(close_after),
+        template=template,
+        checks=http_expect,
+        extract=extract,
+        follow_redirects=int(redirects or 0),
+        uses=journey.collect_uses(entry, path, TEMPLATE_KEYS),
         source=source,
     )
 
@@ -292,7 +328,7 @@ def load_request_yaml(path: Path, warnings: list[ConfigIssue] | None = None) -> 
     if warnings is not None:
         warnings.extend(check.warnings)
     if check.issues:
-        raise ConfigError(check.issues)
+        raise ConfigError(check.issues, check.warnings)
     return requests
 
 

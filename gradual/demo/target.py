@@ -26,6 +26,8 @@ from gevent.event import Event
 from gevent.pool import Pool
 from gevent.server import StreamServer
 
+from .shop import Shop
+
 DEFAULT_HOST = "127.0.0.1"
 MAX_HEAD_BYTES = 64 * 1024
 MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -232,6 +234,7 @@ class DemoTarget:
         self._idle: set[gevent.Greenlet] = set()
         self._pool = Pool()
         self._server = StreamServer((self.host, port), self._handle, spawn=self._pool)
+        self.shop = Shop()  # the /shop routes of examples/journey (shop.py)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -286,6 +289,7 @@ class DemoTarget:
         }
 
     def reset(self) -> None:
+        self.shop.reset()
         self.counts.clear()
         for path in self.ws_messages:
             self.ws_messages[path] = 0
@@ -356,10 +360,15 @@ class DemoTarget:
         body_bytes = _uint(headers.get("content-length", "0"))
         if body_bytes is None:
             raise _HttpError(400)
+        shop = path.startswith("/shop/")
+        body = b""
         if body_bytes:
             if headers.get("expect", "").lower() == "100-continue":
                 conn.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-            conn.discard(body_bytes)
+            if shop and body_bytes <= MAX_RECV_BYTES:
+                body = conn.read_exact(body_bytes)
+            else:
+                conn.discard(body_bytes)
 
         keep = keep and not self._stopping
         if not keep:
@@ -371,6 +380,12 @@ class DemoTarget:
         head_only = method == "HEAD"
         if path.startswith("/__"):
             conn.sock.sendall(self._control(method, path, conn_hdr, head_only))
+            return keep
+
+        if shop:
+            status, doc, extra_headers = self.shop.handle(method, path, headers, body)
+            extra = "".join(f"{k}: {v}\r\n" for k, v in extra_headers)
+            conn.sock.sendall(_response(status, _json(doc), connection=conn_hdr, head_only=head_only, extra=extra))
             return keep
 
         required = headers.get("x-require-auth")
@@ -433,6 +448,8 @@ class DemoTarget:
                     405, _json({"error": "use GET"}), connection=conn_hdr, extra="Allow: GET\r\n"
                 )
             return _response(200, _json(self.snapshot()), connection=conn_hdr, head_only=head_only)
+        if path == "/__shop":
+            return _response(200, _json(self.shop.snapshot()), connection=conn_hdr, head_only=head_only)
         if path == "/__reset":
             if method != "POST":
                 return _response(

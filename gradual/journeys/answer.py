@@ -19,27 +19,37 @@ _UNSET = object()
 class Answer:
     __slots__ = ("status", "headers", "raw", "_text", "_json")
 
-    def __init__(self, status: int, headers: Sequence[tuple[str, str]], raw: bytes) -> None:
+    def __init__(self, status: int, headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
+                 raw: bytes) -> None:
         self.status = status
-        self.headers = headers  # (name, value) pairs as received, names in their original case
+        # (name, value) pairs as received, names in their original case: str, or bytes off the wire
+        # (decoded only when a check reads them)
+        self.headers = headers
         self.raw = raw
         self._text: str | None = None
         self._json: Any = _UNSET
 
     @classmethod
     def from_wire(cls, status: int, headers: Sequence[tuple[bytes, bytes]], raw: bytes | None) -> Answer:
-        return cls(status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers], raw or b"")
+        return cls(status, headers, raw or b"")
 
     def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return None
+        values = self.header_values(name, first=True)
+        return values[0] if values else None
 
-    def header_values(self, name: str) -> list[str]:
+    def header_values(self, name: str, first: bool = False) -> list[str]:
         wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
+        wanted_bytes = wanted.encode("latin-1")
+        out = []
+        for key, value in self.headers:
+            if isinstance(key, bytes):
+                if key.lower() == wanted_bytes:
+                    out.append(value.decode("latin-1"))  # type: ignore[union-attr]
+            elif key.lower() == wanted:
+                out.append(value)  # type: ignore[arg-type]
+            if first and out:
+                break
+        return out
 
     @property
     def body(self) -> bytes:
@@ -68,5 +78,8 @@ class Answer:
     def json(self) -> Any:
         """The parsed JSON body; raises ValueError when it is not JSON."""
         if self._json is _UNSET:
-            self._json = json.loads(self.text)
+            m = _CHARSET.search(self.header("content-type") or "")
+            plain = m is None or m.group(1).lower() in ("utf-8", "utf8")
+            # UTF-8 bytes parse as they are (json.loads reads bytes); another charset decodes first.
+            self._json = json.loads(self.body if plain else self.text)
         return self._json

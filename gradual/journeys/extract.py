@@ -13,7 +13,7 @@ from typing import Any
 from jmespath.parser import ParsedResult
 
 from .answer import Answer
-from .checks import shorten
+from .checks import DottedPath, shorten
 
 EXTRACT = "extract"
 
@@ -23,7 +23,7 @@ class Extraction:
     name: str
     source: str  # "json" | "regex" | "header"
     expression: str
-    compiled: ParsedResult | re.Pattern[str] | None = None
+    compiled: ParsedResult | DottedPath | re.Pattern[str] | None = None
 
     @property
     def reads_body(self) -> bool:
@@ -50,7 +50,7 @@ def run_extractions(extractions: tuple[Extraction, ...], answer: Answer) -> tupl
                 doc = answer.json()
             except ValueError:
                 return found, f"{ex.name}: the body is not JSON: {shorten(answer.text)}"
-            assert isinstance(ex.compiled, ParsedResult)
+            assert isinstance(ex.compiled, (ParsedResult, DottedPath))
             value = ex.compiled.search(doc)
             if value is None:
                 return found, f"{ex.name}: json {ex.expression} found nothing in {shorten(doc)}"

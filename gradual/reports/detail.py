@@ -74,7 +74,7 @@ def request_timeseries(result: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for record in result.phases:
         for scen in result.run.phase(record.name).scenarios:
-            for req in scen.requests:
+            for req in scen.recorded:
                 totals = result.stats.get(record.name, scen.name, req.name)
                 if totals is None:
                     continue
@@ -118,7 +118,7 @@ def latency_distribution(result: Any) -> dict[str, Any]:
     rows = []
     for record in result.phases:
         for scen in result.run.phase(record.name).scenarios:
-            for req in scen.requests:
+            for req in scen.recorded:
                 totals = result.stats.get(record.name, scen.name, req.name)
                 if totals is None or not totals.hist:
                     continue
@@ -158,7 +158,7 @@ def target_hosts(run: Any) -> list[str]:
     hosts: dict[str, None] = {}
     for phase in run.phases:
         for scen in phase.scenarios:
-            for req in scen.requests:
+            for req in scen.recorded:
                 url = getattr(req, "url", None)
                 if not isinstance(url, str) or "://" not in url:
                     continue

@@ -54,7 +54,7 @@ def build_summary(result: Any, exit_code: int) -> dict[str, Any]:
         scenarios = []
         for scen in config.scenarios:
             requests = []
-            for req in scen.requests:
+            for req in scen.recorded:
                 t = stats.get(record.name, scen.name, req.name)
                 if t is None:
                     continue

@@ -13,7 +13,7 @@ class MissingCredentials(Exception):
 
 
 def authorization_header(auth: AuthConfig | None) -> str | None:
-    if auth is None:
+    if auth is None or auth.kind == "template":  # a templated value: built with the request (journeys)
         return None
     if auth.kind == "bearer":
         return f"Bearer {_env(auth.token_env)}"

@@ -24,6 +24,9 @@ CONNECTION = "connection"
 EXCEPTION = "exception"
 WEBSOCKET_ERROR = "websocket"
 EXPECT = "expect"
+CHECK = "check"  # an HTTP request's `expect` failed
+EXTRACT = "extract"  # an `extract` found nothing
+TEMPLATE = "template"  # a template names a variable that has no value yet
 
 
 @dataclass(slots=True)
@@ -35,6 +38,7 @@ class Outcome:
     error_kind: str | None = None
     error_message: str | None = None
     response: Any = None
+    started: int = 0  # perf_counter_ns the recorded request started, when not the run() call's start (redirects)
 
 
 @dataclass
@@ -49,6 +53,12 @@ class UserContext:
     # --host / GRADUAL_HOST (scheme://host:port), or None: a request function builds its URLs on it,
     # as a Locust user does on self.host (`f"{ctx.host or DEFAULT}/users"`).
     host: str | None = None
+    worker: str = ""  # this node's worker id ("local" in a single-process run)
+    # The user's variables: what `extract` stored, and what Python request functions put there; YAML
+    # steps of the same journey read them as {{ name }}.
+    vars: dict[str, Any] = field(default_factory=dict)
+    row: Any = None  # the user's current data row (a mapping of column -> value), None without `data:`
+    cookies: Any = None  # journeys.cookies.CookieJar of this user's HTTP requests; None with `cookies: false`
     _session: Any = None
     # The engine's keep-alive HTTP clients, one per (host, port, tls, timeout): a journey through
     # several requests of one host uses one connection, as a browser or a Locust user would.
@@ -86,6 +96,8 @@ class UserContext:
 
 class RequestRunner(ABC):
     """Performs one kind of request for one user."""
+
+    slot: Any = None  # the stats slot of the request (set by the user's Step): redirect hops record there
 
     def __init__(self, request: RequestConfig, ctx: UserContext) -> None:
         self.request = request

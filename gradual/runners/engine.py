@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 import gevent
 
-from ..configs.model import RunConfig, ScenarioConfig
+from ..configs.model import RequestConfig, RunConfig, ScenarioConfig
+from ..journeys.cookies import CookieJar
+from ..journeys.data import Feeder, read_table
 from ..plan import Batch
 from ..stats import Recorder, StatsBatch
 from . import RUNNERS
@@ -49,18 +51,23 @@ class ScenarioPool:
 
     def _spawn(self, index: int, once: bool) -> User:
         scen = self.scenario
-        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase, host=self.engine.run.host)
+        engine = self.engine
+        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase, host=engine.run.host,
+                          worker=engine.worker, cookies=CookieJar() if scen.cookies else None)
         requests = scen.requests
         if not scen.iterate_through_requests:
             requests = (requests[index % len(requests)],)
-        rec = self.engine.recorder
-        steps = [
-            Step(req, RUNNERS[req.kind](req, ctx),
-                 rec.slot(self.phase, scen.name, req.name, req.expected_response_time, corrected=self.corrected))
-            for req in requests
-        ]
-        user = User(ctx, steps, once=once, on_exit=self._exited, wait=scen.wait_time)
-        return user
+        rec = engine.recorder
+
+        def step(req: RequestConfig) -> Step:
+            return Step(req, RUNNERS[req.kind](req, ctx),
+                        rec.slot(self.phase, scen.name, req.name, req.expected_response_time,
+                                 corrected=self.corrected))
+
+        steps = [step(req) for req in requests]
+        setup = [step(req) for req in scen.on_start]
+        feeder = engine.feeder(scen) if scen.data is not None else None
+        return User(ctx, steps, once=once, on_exit=self._exited, wait=scen.wait_time, setup=setup, feeder=feeder)
 
     def _exited(self, user: User) -> None:
         if user in self.stopping:
@@ -142,8 +149,13 @@ class ScenarioPool:
 class Engine:
     """All pools of this node, the recorder they write to, and the stop timeout."""
 
-    def __init__(self, run: RunConfig, recorder: Recorder | None = None) -> None:
+    def __init__(self, run: RunConfig, recorder: Recorder | None = None, *, worker: str = "local",
+                 share: tuple[int, int] = (0, 1)) -> None:
         self.run = run
+        self.worker = worker  # {{ worker }} and ctx.worker
+        # Which rows of each data file are this node's: rows i, i+n, ... for share (i, n) (journeys.data).
+        self.share = share
+        self._feeders: dict[tuple[str, str, str], Feeder] = {}
         self.recorder = recorder or Recorder()
         self.stop_timeout = run.stop_timeout
         self.pools: dict[tuple[str, str], ScenarioPool | OpenPool] = {}
@@ -164,6 +176,16 @@ class Engine:
                 replaced.stop(0.0)
             pool = OpenPool(self, phase, scen) if scen.open else ScenarioPool(self, phase, scen)
             self.pools[(phase, scen.name)] = pool
+
+    def feeder(self, scen: ScenarioConfig) -> Feeder:
+        """The scenario's row feeder on this node: one per scenario and file, shared by its users and
+        phases (rows are read once per process, and unique rows stay unique across phases)."""
+        spec = scen.data
+        key = (scen.name, str(spec.file), spec.order)
+        feeder = self._feeders.get(key)
+        if feeder is None:
+            feeder = self._feeders[key] = Feeder(spec, read_table(spec.file), self.share)
+        return feeder
 
     def origin(self, phase: str | None) -> float | None:
         """The monotonic time ``phase`` started here (its stats windows count seconds from it)."""

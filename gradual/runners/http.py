@@ -1,26 +1,36 @@
 """HTTP requests over gradual's own client (httpclient.py): one keep-alive connection per user and server.
 
 A static request's bytes are built once per runner; each iteration sends them and reads one response.
+A templated request (journeys) fills its compiled parts in per iteration, and a request with a cookie
+jar adds the user's cookies. ``expect`` and ``extract`` read the answer; the body is kept (and
+decoded) only when they or a callback need it. ``follow_redirects: N`` follows up to N redirects, each
+hop a request recorded under the request's name, so the server's count equals gradual's.
 benchmarks/bench_http.py measures the engine next to a bare httptools socket loop and Locust's FastHttpUser.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+import time
+from urllib.parse import urljoin, urlsplit
 
 from ..configs.model import RequestConfig
+from ..journeys.answer import Answer
+from ..journeys.checks import run_checks, status_message, status_ok
+from ..journeys.extract import run_extractions
+from ..journeys.request import RequestTemplate, compile_request, split_target
+from ..journeys.templates import Undefined
 from .auth import authorization_header
-from .base import HTTP_ERROR, Outcome, RequestRunner, UserContext
-from .httpclient import Endpoint, HttpConnection, HttpFailure, RequestHead, header_pairs
+from .base import CHECK, EXTRACT, HTTP_ERROR, TEMPLATE, Outcome, RequestRunner, UserContext
+from .httpclient import Endpoint, HttpConnection, HttpFailure, RequestHead
+from .httpwire import UnsafeValue, WireTemplate
 
 QUERY_METHODS = ("GET", "HEAD", "DELETE")
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE")  # RFC 9110 §9.2.2
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
-def endpoint_of(req: RequestConfig) -> Endpoint:
-    parts = urlsplit(req.url)
+def endpoint_of(req: RequestConfig, url: str | None = None) -> Endpoint:
+    parts = urlsplit(url or split_target(req.url)[0])
     tls = parts.scheme in ("https", "wss")
     return Endpoint(
         host=parts.hostname or "127.0.0.1",
@@ -31,32 +41,20 @@ def endpoint_of(req: RequestConfig) -> Endpoint:
     )
 
 
-def build_http_request(req: RequestConfig, endpoint: Endpoint) -> RequestHead:
-    """The request line, headers and body of ``req``, computed once per runner rather than per request."""
-    parts = urlsplit(req.url)
-    target = parts.path or "/"
-    query = parts.query
-    headers: dict[str, str] = dict(req.headers)
-    body: Any = req.body
-    if req.params and req.method in QUERY_METHODS:
-        extra = urlencode(req.params, doseq=True)
-        query = f"{query}&{extra}" if query else extra
-    elif req.params and body is None:
-        body = req.params
-    if query:
-        target = f"{target}?{query}"
-    if body is None:
-        data = b""
-    elif isinstance(body, (bytes, str)):
-        data = body.encode() if isinstance(body, str) else body
-    else:
-        data = json.dumps(body, separators=(",", ":")).encode()
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "application/json"
+def template_of(req: RequestConfig) -> RequestTemplate:
+    """The request's compiled parts: from the config, or compiled here for a RequestConfig built in code."""
+    if req.template is not None:
+        return req.template
+    return compile_request(req.method, req.url, req.params, req.headers, req.body, False, None)
+
+
+def build_http_request(req: RequestConfig, endpoint: Endpoint, scope: object = None) -> RequestHead:
+    """The request line, headers and body of ``req`` filled in for ``scope`` (once, for a static request)."""
+    target, headers, body = template_of(req).fill(scope)
     auth = authorization_header(req.auth)
     if auth is not None:
-        headers["Authorization"] = auth
-    return RequestHead(req.method, target, endpoint.host_header, header_pairs(headers), data)
+        headers.append(("Authorization", auth))
+    return RequestHead(req.method, target, endpoint.host_header, tuple(headers), body)
 
 
 class HttpRunner(RequestRunner):
@@ -64,33 +62,166 @@ class HttpRunner(RequestRunner):
         super().__init__(request, ctx)
         # The user's connection to this endpoint is shared by its requests to it (UserContext).
         self._endpoint = endpoint_of(request)
-        self._wire = build_http_request(request, self._endpoint).encode()
+        self._template = template_of(request)
+        self._static = self._template.static
+        self._target = self._template.fill(None)[0] if self._static else None
+        # Built once: the bytes of a static request without cookies (the jar may add some per request).
+        self._wire = build_http_request(request, self._endpoint).encode() if self._static else b""
+        # Templated requests (and static ones once the user has cookies) are built from compiled pieces.
+        auth = authorization_header(request.auth)
+        self._pieces = WireTemplate(self._template, self._endpoint.host_header,
+                                    [] if auth is None else [("Authorization", auth)])
+        jar, ep = ctx.cookies, self._endpoint
+        self._cookie_for = None if jar is None else (lambda target: jar.header(ep.host, target, ep.tls))
         self._head = request.method == "HEAD"
         self._idempotent = request.method in IDEMPOTENT_METHODS
+        checks, extract = request.checks, request.extract
+        self._checks = checks
+        self._extract = extract
+        self._journey = checks is not None or bool(extract) or request.follow_redirects > 0
         # The body is read and counted always, kept only when something will look at it.
-        self.keep_body = bool(request.callbacks)
+        self.keep_body = bool(request.callbacks) or (checks is not None and checks.reads_body) or any(
+            e.reads_body for e in extract)
         self._timeout = request.timeout
         self._connect_timeout = request.connect_timeout
-
         self._conn: HttpConnection | None = None
 
     def _connect(self) -> HttpConnection:
         return HttpConnection(self._endpoint)
 
     def run(self) -> Outcome:
+        ctx = self.ctx
+        jar = ctx.cookies
+        endpoint = self._endpoint
+        try:
+            if self._static and (jar is None or not len(jar)):
+                wire = self._wire
+                target = self._target
+            else:
+                wire, target = self._pieces.build(ctx, self._cookie_for)
+        except Undefined as exc:
+            return Outcome(error_kind=TEMPLATE, error_message=f"{{{{ {exc.name} }}}} has no value yet "
+                           "(an extract that has not run, or a column this row lacks)")
+        except UnsafeValue as exc:
+            return Outcome(error_kind=TEMPLATE, error_message=str(exc))
+        except UnicodeEncodeError as exc:
+            return Outcome(error_kind=TEMPLATE, error_message=f"a filled-in header is not latin-1 text: {exc}")
         conn = self._conn
         if conn is None:  # looked up once: hashing the endpoint on every request shows in profiles
-            conn = self._conn = self.ctx.http_client(self._endpoint, self._connect)
+            conn = self._conn = ctx.http_client(endpoint, self._connect)
+        if self.request.follow_redirects:
+            self._hop_t0 = time.perf_counter_ns()
         try:
-            response = conn.request(self._wire, head=self._head, keep_body=self.keep_body,
+            response = conn.request(wire, head=self._head, keep_body=self.keep_body,
                                     timeout=self._timeout, connect_timeout=self._connect_timeout,
                                     idempotent=self._idempotent)
         except HttpFailure as exc:
             return Outcome(error_kind=exc.kind, error_message=exc.message)
+        if jar is not None:
+            self._store_cookies(jar, response, endpoint.host, target or "/")
+        if self._journey:
+            return self._judge(response, target or "/")
         status = response.status_code
         if status >= 400:
             return Outcome(status, response.nbytes, HTTP_ERROR, f"HTTP {status}", response)
         return Outcome(status, response.nbytes, None, None, response)
+
+    @staticmethod
+    def _store_cookies(jar, response, host: str, target: str) -> None:  # noqa: ANN001 - hot path
+        values = [v.decode("latin-1") for k, v in response.headers if k.lower() == b"set-cookie"]
+        if values:
+            jar.update(values, host, target)
+
+    def _judge(self, response, target: str) -> Outcome:  # noqa: ANN001 - httpclient.Response
+        """Redirects, then status, checks and extractions of the final answer."""
+        hops = self.request.follow_redirects
+        url = self.request.url
+        started = 0  # when the last hop started (perf_counter_ns), 0 when no redirect was followed
+        while hops > 0 and response.status_code in REDIRECTS:
+            location = response.header("location")
+            if not location:
+                break
+            hops -= 1
+            # This hop was a request the server saw: record it now; the next one starts its own clock.
+            now = time.perf_counter_ns()
+            if self.slot is not None:
+                self.slot.record(now - self._hop_t0, time.monotonic(), response.status_code, response.nbytes,
+                                 None, None)
+            self._hop_t0 = started = now
+            url = urljoin(url, location)
+            followed = self._follow(response.status_code, url)
+            if isinstance(followed, Outcome):
+                followed.started = started
+                return followed
+            response = followed
+        outcome = self._verdict(response)
+        outcome.started = started
+        return outcome
+
+    _hop_t0 = 0
+
+    def _verdict(self, response) -> Outcome:  # noqa: ANN001 - httpclient.Response
+        status = response.status_code
+        checks = self._checks
+        if not status_ok(checks, status):
+            kind = CHECK if checks is not None and checks.status is not None else HTTP_ERROR
+            return Outcome(status, response.nbytes, kind, status_message(checks, status), response)
+        if checks is None and not self._extract:
+            return Outcome(status, response.nbytes, None, None, response)
+        answer = Answer.from_wire(status, response.headers, response.content)
+        try:
+            if checks is not None:
+                failed = run_checks(checks, answer, self.ctx)
+                if failed is not None:
+                    return Outcome(status, response.nbytes, CHECK, failed, response)
+            if self._extract:
+                found, failed = run_extractions(self._extract, answer)
+                if failed is not None:
+                    return Outcome(status, response.nbytes, EXTRACT, failed, response)
+                self.ctx.vars.update(found)
+        except Undefined as exc:
+            return Outcome(status, response.nbytes, TEMPLATE, f"{{{{ {exc.name} }}}} has no value yet", response)
+        except Exception as exc:  # zlib.error, a bad charset: a body that cannot be decoded fails this request
+            return Outcome(status, response.nbytes, CHECK, f"the body cannot be decoded: {exc}", response)
+        return Outcome(status, response.nbytes, None, None, response)
+
+    def _follow(self, status: int, url: str):  # noqa: ANN202 - Response | Outcome
+        req = self.request
+        endpoint = endpoint_of(req, url)
+        parts = urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target = f"{target}?{parts.query}"
+        method = req.method
+        # The request's own headers go along (a browser keeps them), Authorization only to the same origin.
+        _, headers, body = self._template.fill(self.ctx)
+        auth = authorization_header(req.auth)
+        if auth is not None:
+            headers.append(("Authorization", auth))
+        if endpoint != self._endpoint:
+            headers = [h for h in headers if h[0].lower() != "authorization"]
+        if status not in (307, 308):
+            # 301/302/303 after a POST: browsers (and RFC 9110 15.4) switch to GET without the body.
+            if method not in ("GET", "HEAD"):
+                method = "GET"
+            body = b""
+            headers = [h for h in headers if h[0].lower() not in ("content-type", "content-length")]
+        jar = self.ctx.cookies
+        if jar is not None:
+            cookie = jar.header(endpoint.host, target, endpoint.tls)
+            if cookie is not None:
+                headers.append(("Cookie", cookie))
+        wire = RequestHead(method, target, endpoint.host_header, tuple(headers), body).encode()
+        conn = self.ctx.http_client(endpoint, lambda: HttpConnection(endpoint))
+        try:
+            response = conn.request(wire, head=method == "HEAD", keep_body=self.keep_body,
+                                    timeout=req.timeout, connect_timeout=req.connect_timeout,
+                                    idempotent=method in IDEMPOTENT_METHODS)
+        except HttpFailure as exc:
+            return Outcome(error_kind=exc.kind, error_message=f"{exc.message} (following a redirect to {url})")
+        if jar is not None:
+            self._store_cookies(jar, response, endpoint.host, target)
+        return response
 
     def close(self) -> None:
         self._conn = None

@@ -19,6 +19,7 @@ from gevent.event import Event
 from .. import events
 from ..configs.decorators import accepts_argument
 from ..configs.model import RequestConfig, WaitTime
+from ..journeys.data import Exhausted, Feeder
 from .base import EXCEPTION, Outcome, RequestRunner, UserContext
 from .records import CompletionRecord
 
@@ -29,6 +30,7 @@ log = logging.getLogger("gradual.engine")
 # greenlet, the controller's timers and signal handlers included, and the run would never end. So a
 # user yields once the event loop has not gone round for this many of its iterations in a row.
 MAX_ITERATIONS_WITHOUT_LOOP = 8
+SETUP_RETRY = 1.0  # seconds before a failed on_start step is tried again, for a scenario without wait_time
 
 class Step:
     """One request as a user runs it: its runner, its stats slot and its callbacks."""
@@ -40,6 +42,7 @@ class Step:
         self.runner = runner
         self.slot = slot
         self.callbacks = [(cb, accepts_argument(cb)) for cb in request.callbacks]
+        runner.slot = slot  # a runner following redirects records each hop there
         # The user's own copy: a request function may change ctx.params and see it on its next call.
         self.params: dict[str, Any] = dict(request.params or {})
         # Untimed work a runner does before each request (a WebSocket's pacing and connection upkeep).
@@ -57,8 +60,12 @@ class User(Greenlet):
         once: bool,
         on_exit: Callable[[User], None] | None = None,
         wait: WaitTime | None = None,
+        setup: Sequence[Step] = (),
+        feeder: Feeder | None = None,
     ) -> None:
         super().__init__()
+        self.setup = list(setup)  # on_start steps: once, before the loop, retried until they pass
+        self.feeder = feeder
         self.ctx = ctx
         self.steps = list(steps)
         self.once = once
@@ -99,8 +106,16 @@ class User(Greenlet):
         listeners = events.request.listeners
         wake = self._wake
         interval_ns = int(self.wait.seconds * 1e9) if self.wait is not None and self.wait.paced else 0
+        feeder = self.feeder
+        per_iteration = feeder is not None and feeder.spec.scope == "iteration"
         try:
+            if feeder is not None and not per_iteration and not self._draw():
+                return
+            if self.setup and not self._run_setup():
+                return
             while not self.stopping:
+                if per_iteration and iteration % n == 0 and not self._draw():
+                    break  # the rows ran out (on_exhausted: stop): this user's journey is over
                 step = steps[iteration % n]
                 ctx.iteration = iteration
                 ctx.params = step.params
@@ -120,7 +135,7 @@ class User(Greenlet):
                 except Exception as exc:  # a runner bug must not kill the user silently
                     log.exception("runner for %s failed", step.request.name)
                     outcome = Outcome(error_kind=EXCEPTION, error_message=f"{type(exc).__name__}: {exc}")
-                elapsed = perf() - t0
+                elapsed = perf() - (outcome.started or t0)
                 self.current = None
                 if interval_ns:
                     # Paced: the overrun hid the iterations it delayed; fill them in (expected-interval correction).
@@ -150,11 +165,64 @@ class User(Greenlet):
                         gevent.sleep(0)
         finally:
             self.current = None
-            for step in steps:
+            for step in (*self.setup, *steps):
                 step.runner.close()
             ctx.close()
             if self._on_exit is not None:
                 self._on_exit(self)
+
+    def _draw(self) -> bool:
+        """Give the user its next data row; False when the rows ran out (on_exhausted: stop)."""
+        assert self.feeder is not None
+        try:
+            self.ctx.row = self.feeder.draw()
+        except Exhausted:
+            return False
+        return True
+
+    def _run_setup(self) -> bool:
+        """Run the on_start steps in order; a failed one is retried after the wait time (1 s without one).
+
+        Each attempt is a recorded request under its own name. False when the user was stopped first.
+        """
+        for step in self.setup:
+            while not self.stopping:
+                outcome = self._once(step, -1)
+                if outcome.error_kind is None:
+                    break
+                pause = self._pause(time.perf_counter_ns()) if self.wait is not None else SETUP_RETRY
+                if self._wake is not None:
+                    self._wake.wait(max(pause, 0.0) or SETUP_RETRY)
+                else:
+                    gevent.sleep(max(pause, 0.0) or SETUP_RETRY)
+            if self.stopping:
+                return False
+        return True
+
+    def _once(self, step: Step, iteration: int) -> Outcome:
+        """One request outside the hot loop (setup steps): run, time, record, complete."""
+        ctx = self.ctx
+        ctx.iteration = iteration
+        ctx.params = step.params
+        self.current = step
+        wants_record = bool(step.callbacks or events.request.listeners)
+        wall = time.time_ns() if wants_record else 0
+        t0 = time.perf_counter_ns()
+        try:
+            outcome = step.runner.run()
+        except GreenletExit:
+            step.slot.interrupted(1, time.monotonic())
+            raise
+        except Exception as exc:  # a runner bug must not kill the user silently
+            log.exception("runner for %s failed", step.request.name)
+            outcome = Outcome(error_kind=EXCEPTION, error_message=f"{type(exc).__name__}: {exc}")
+        elapsed = time.perf_counter_ns() - (outcome.started or t0)
+        self.current = None
+        step.slot.record(elapsed, time.monotonic(), outcome.status, outcome.nbytes, outcome.error_kind,
+                         outcome.error_message)
+        if wants_record:
+            self._complete(step, outcome, elapsed, wall, iteration)
+        return outcome
 
     def _complete(self, step: Step, outcome: Any, elapsed: int, wall: int, iteration: int) -> None:
         req = step.request

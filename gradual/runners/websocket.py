@@ -21,8 +21,9 @@ import websocket
 from websocket import ABNF
 
 from ..configs.model import RequestConfig
+from ..journeys.templates import Undefined, compile_template
 from .auth import authorization_header
-from .base import EXPECT, TIMEOUT, WEBSOCKET_ERROR, Outcome, RequestRunner, UserContext, classify
+from .base import EXPECT, TEMPLATE, TIMEOUT, WEBSOCKET_ERROR, Outcome, RequestRunner, UserContext, classify
 from .httpclient import tls_context
 
 # Frames read and dropped before a send (pushes nobody asked for, pings) before the connection is given up on.
@@ -43,8 +44,12 @@ class WebSocketRunner(RequestRunner):
     def __init__(self, request: RequestConfig, ctx: UserContext) -> None:
         super().__init__(request, ctx)
         self._template = request.message
+        # {{ expr }} templates (journeys) are filled in per message; the original's {counter} after them.
+        self._compiled = compile_template(request.message) if request.message and "{{" in request.message else None
         if request.message is None:
             self._fixed = json.dumps(dict(request.params or {}), separators=(",", ":"))
+        elif self._compiled is not None and not self._compiled.static:
+            self._fixed = None
         else:
             self._fixed = request.message if "{counter}" not in request.message else None
         headers = [f"{k}: {v}" for k, v in request.headers.items()]
@@ -84,7 +89,8 @@ class WebSocketRunner(RequestRunner):
         if self._fixed is not None:
             return self._fixed
         assert self._template is not None
-        return self._template.replace("{counter}", str(self._sent))
+        text = self._compiled.render(self.ctx) if self._compiled is not None else self._template
+        return text.replace("{counter}", str(self._sent))
 
     def _open(self) -> websocket.WebSocket:
         req = self.request
@@ -133,7 +139,10 @@ class WebSocketRunner(RequestRunner):
             self._housekeep()
         self._prepared = False
         ws = self._ws
-        message = self._message()
+        try:
+            message = self._message()
+        except Undefined as exc:
+            return Outcome(error_kind=TEMPLATE, error_message=f"{{{{ {exc.name} }}}} has no value yet")
         deadline = gevent.Timeout.start_new(self.request.timeout)
         try:
             for attempt in (0, 1):

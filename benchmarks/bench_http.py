@@ -7,6 +7,8 @@ different cores, and report requests/s:
 
   (a) gradual   `gradual run` of a one-scenario config, requests/s read from its --json summary; nginx's own
                 request counter (stub_status) is read before and after, and must equal gradual's count
+  (a') templated the same with a templated request: three {{ }} substitutions (path, query, header) filled in
+                per iteration and a JSON check (expect: json) of every answer; compared with (a) in the same run
   (b) httptools N greenlets, each sending prebuilt request bytes on its own gevent socket and parsing the answer
                 with httptools: what any gevent+httptools client can reach on this core (the ceiling)
   (c) ghc       N greenlets, each looping on its own geventhttpclient.HTTPClient (if geventhttpclient is installed)
@@ -70,6 +72,8 @@ http {{
     server {{
         listen {host}:{port};
         location / {{ return 200 "ok"; }}
+        # the templated request's target (bench_gradual_templated): a small JSON answer to check
+        location /items/ {{ default_type application/json; return 200 '{{"method":"GET","ok":true}}'; }}
         # nginx's own count of the requests it answered (each read of it is one more)
         location = /__status {{ stub_status; }}
     }}
@@ -360,6 +364,37 @@ def bench_gradual(url: str, users: int, seconds: float, core: int | None, workdi
     return Measured(float(req["rps"]), req["count"], cpu)
 
 
+def bench_gradual_templated(url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
+    """gradual with a templated request beside the static one: three substitutions (two in the path and query,
+    one in a header) filled in per iteration, and a JSON check of each answer (the demo target and the nginx
+    config both answer /items/... with {"method": "GET", ...})."""
+    folder = workdir / "gradual-templated"
+    folder.mkdir()
+    request = {"url": url.rstrip("/") + "/items/{{ user }}?i={{ iteration }}",
+               "headers": {"X-Scenario": "{{ scenario }}"}, "expect": {"json": {"method": "GET"}}}
+    (folder / "requests.yaml").write_text(yaml.safe_dump({"requests": {"item": request}}), encoding="utf-8")
+    scenario = {"requests": ["item"], "request_file": "requests.yaml",
+                "min_concurrency": users, "max_concurrency": users}
+    config = {"runs": {"name": "bench_http templated", "stop_timeout": 2,
+                       "phases": {"load": {"run_time": seconds, "scenarios": {"item_loop": scenario}}}}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    cmd = [sys.executable, "-m", "gradual", "run", "config.yaml", "--quiet", "--json", "summary.json"]
+    before = nginx_count(url)
+    done, cpu = run_bounded(cmd, core, seconds, folder)
+    after = nginx_count(url)
+    if done.returncode != 0:
+        raise RuntimeError(f"gradual run exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    [req] = summary["phases"][0]["scenarios"][0]["requests"]
+    if req["failures"]:
+        raise RuntimeError(f"gradual saw {req['failures']} failures: {req['errors']}")
+    if before is not None and after is not None:
+        seen = after - before - 1
+        print(f"          nginx answered {seen} requests, gradual counted {req['count']}: "
+              f"{'equal' if seen == req['count'] else 'DIFFERENT'}")
+    return Measured(float(req["rps"]), req["count"], cpu)
+
+
 def bench_loop(script: str, url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
     port = int(url.rsplit(":", 1)[1].strip("/"))
     cmd = [sys.executable, "-c", script, HOST, str(port), str(users), str(seconds)]
@@ -460,6 +495,7 @@ def main() -> int:  # noqa: C901 - one linear script
         with server as url:
             print(f"url: {url}")
             runs: list[tuple[str, Callable[..., Measured]]] = [("gradual", bench_gradual),
+                                                           ("templated", bench_gradual_templated),
                                                            ("httptools", bench_httptools)]
             if importable("geventhttpclient"):
                 runs.append(("ghc", bench_ghc))
@@ -518,6 +554,12 @@ def main() -> int:  # noqa: C901 - one linear script
     # Per CPU-second is the figure to compare on a shared machine: requests/s follows whatever else runs.
     if "gradual" not in rps:
         return 1
+    if "templated" in rps:
+        steady_t = f", {loop['templated'] / loop['gradual']:.2f} in the steady loop" if "templated" in loop and \
+            "gradual" in loop else ""
+        print(f"templated/static: {rps['templated'] / rps['gradual']:.2f} requests/s, "
+              f"{per_cpu['templated'] / per_cpu['gradual']:.2f} per CPU-second{steady_t} (goal >= 0.85; three "
+              "substitutions and a JSON check per request)")
     for other in ("locust", "ghc", "httptools"):
         if other in rps:
             steady_ratio = f", {loop['gradual'] / loop[other]:.2f} in the steady loop" if other in loop and \

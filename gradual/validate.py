@@ -85,6 +85,14 @@ def render_tree(run: RunConfig) -> str:
                 lines.append(f"{spad}{label}: {plan.describe(plan.timeline(scen, phase.run_time), scen.open)}")
             if scen.wait_time is not None:
                 lines.append(f"{spad}wait_time: {describe_wait(scen.wait_time)}")
+            if scen.data is not None:
+                d = scen.data
+                lines.append(f"{spad}data: {display_path(d.file)} (order {d.order}, scope {d.scope}, "
+                             f"on_exhausted {d.on_exhausted})")
+            if scen.on_start:
+                lines.append(f"{spad}on_start: {', '.join(r.name for r in scen.on_start)}")
+            if not scen.cookies:
+                lines.append(f"{spad}cookies: off")
             for ri, req in enumerate(scen.requests):
                 lines.append(f"{spad}{'└─' if ri == len(scen.requests) - 1 else '├─'} {_request_line(req)}")
     return "\n".join(lines)

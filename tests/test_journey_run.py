@@ -255,3 +255,33 @@ runs:
     assert result.returncode == 0, result.stderr
     assert shop(target)["logins"] == {f"u{i:02d}": 1 for i in range(4)}
     assert result.request("items")["failures"] == 0 and result.request("items")["count"] > 0
+
+
+def test_websocket_message_and_auth_templates(tmp_path: Path, target: TargetProcess) -> None:
+    import gevent
+
+    from gradual.configs.requests import load_request_yaml
+    from gradual.runners import UserContext
+    from gradual.runners.websocket import WebSocketRunner
+
+    (tmp_path / "requests.yaml").write_text(f"""
+requests:
+  chat:
+    url: "{target.ws_url}/ws"
+    method: WEBSOCKET
+    headers: {{X-Require-Auth: "k3y"}}
+    auth: "Bearer {{{{ key }}}}"
+    websocket_config: {{message_template: "user {{{{ user }}}} says {{{{ greeting }}}} #{{counter}}", expect: says}}
+""")
+    req = load_request_yaml(tmp_path / "requests.yaml")["chat"]
+    ctx = UserContext(user=4, scenario="s", phase="p")
+    runner = WebSocketRunner(req, ctx)
+    with gevent.Timeout(10):
+        early = runner.run()  # nothing extracted yet: a template failure, no connection opened
+        ctx.vars.update(key="k3y", greeting="hello")
+        first, second = runner.run(), runner.run()
+    runner.close()
+    assert (early.error_kind, early.error_message) == ("template", "{{ greeting }} has no value yet")
+    assert first.error_kind is None and first.response == "user 4 says hello #0"
+    assert second.error_kind is None and second.response == "user 4 says hello #1"
+    assert target.counts()["ws_messages"]["/ws"] == 2

@@ -57,6 +57,9 @@ class WebSocketRunner(RequestRunner):
         if auth is not None:
             headers.append(f"Authorization: {auth}")
         self._headers = headers
+        # auth: "Bearer {{ token }}" (journeys): the header is filled in when a connection opens
+        self._auth = request.auth.header if request.auth is not None and request.auth.kind == "template" else None
+        self._open_headers = headers
         self._sslopt: dict[str, Any] = {}
         if urlsplit(request.url).scheme == "wss":
             self._sslopt = {"context": tls_context(request.verify, request.ca_file)}
@@ -96,7 +99,7 @@ class WebSocketRunner(RequestRunner):
         req = self.request
         # connect_timeout bounds the TCP connect, TLS and the opening handshake; timeout still bounds it all.
         with gevent.Timeout(req.connect_timeout, _ConnectTimeout):
-            ws = websocket.create_connection(req.url, timeout=req.timeout, header=self._headers,
+            ws = websocket.create_connection(req.url, timeout=req.timeout, header=self._open_headers,
                                              enable_multithread=False, sslopt=self._sslopt)
         self.connects += 1
         self._opened = time.monotonic()
@@ -141,6 +144,8 @@ class WebSocketRunner(RequestRunner):
         ws = self._ws
         try:
             message = self._message()
+            if ws is None and self._auth is not None:
+                self._open_headers = [*self._headers, f"Authorization: {self._auth.fill(self.ctx)}"]
         except Undefined as exc:
             return Outcome(error_kind=TEMPLATE, error_message=f"{{{{ {exc.name} }}}} has no value yet")
         deadline = gevent.Timeout.start_new(self.request.timeout)

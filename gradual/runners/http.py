@@ -82,6 +82,9 @@ class HttpRunner(RequestRunner):
         # The body is read and counted always, kept only when something will look at it.
         self.keep_body = bool(request.callbacks) or (checks is not None and checks.reads_body) or any(
             e.reads_body for e in extract)
+        # The head alone is kept for the cookie jar (Set-Cookie), header checks and extractions, redirects.
+        self._keep_head = ctx.cookies is not None or (checks is not None and bool(checks.headers)) or any(
+            e.source == "header" for e in extract) or request.follow_redirects > 0
         self._timeout = request.timeout
         self._connect_timeout = request.connect_timeout
         self._conn: HttpConnection | None = None
@@ -114,7 +117,7 @@ class HttpRunner(RequestRunner):
         try:
             response = conn.request(wire, head=self._head, keep_body=self.keep_body,
                                     timeout=self._timeout, connect_timeout=self._connect_timeout,
-                                    idempotent=self._idempotent)
+                                    idempotent=self._idempotent, keep_head=self._keep_head)
         except HttpFailure as exc:
             return Outcome(error_kind=exc.kind, error_message=exc.message)
         if jar is not None:
@@ -128,6 +131,8 @@ class HttpRunner(RequestRunner):
 
     @staticmethod
     def _store_cookies(jar, response, host: str, target: str) -> None:  # noqa: ANN001 - hot path
+        if not response.may_have(b"set-cookie"):
+            return
         values = [v.decode("latin-1") for k, v in response.headers if k.lower() == b"set-cookie"]
         if values:
             jar.update(values, host, target)
@@ -216,7 +221,7 @@ class HttpRunner(RequestRunner):
         try:
             response = conn.request(wire, head=method == "HEAD", keep_body=self.keep_body,
                                     timeout=req.timeout, connect_timeout=req.connect_timeout,
-                                    idempotent=method in IDEMPOTENT_METHODS)
+                                    idempotent=method in IDEMPOTENT_METHODS, keep_head=self._keep_head)
         except HttpFailure as exc:
             return Outcome(error_kind=exc.kind, error_message=f"{exc.message} (following a redirect to {url})")
         if jar is not None:

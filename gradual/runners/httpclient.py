@@ -146,6 +146,12 @@ class Response:
             self._headers = parse_head(self._head) if self._head is not None else []
         return self._headers
 
+    def may_have(self, name: bytes) -> bool:
+        """Whether the kept head might hold header ``name`` (lower case): a substring test, no parsing, so a
+        cookie jar looks for Set-Cookie on every answer at the cost of one search."""
+        head = self._head
+        return head is not None and name in head.lower()
+
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""
         wanted = name.lower().encode("latin-1")
@@ -242,8 +248,9 @@ class HttpConnection:
 
     # -- requests ----------------------------------------------------------------------------------------
 
-    def _reset_response(self, head: bool, keep_body: bool) -> None:
+    def _reset_response(self, head: bool, keep_body: bool, keep_head: bool = False) -> None:
         self._head = head
+        self._keep_head = keep_body or keep_head
         self._raw: list[bytes] = []  # copies of the received bytes up to the end of the head, when kept
         self._chunked = False
         self._status = 0
@@ -255,9 +262,11 @@ class HttpConnection:
         self._chunks: list[bytes] | None = [] if keep_body else None
 
     def request(self, data: bytes, *, head: bool = False, keep_body: bool = False, timeout: float | None = None,
-                connect_timeout: float | None = None, idempotent: bool = True) -> Response:
+                connect_timeout: float | None = None, idempotent: bool = True, keep_head: bool = False) -> Response:
         """Send ``data`` (a whole request) and read the whole response; HttpFailure if it fails.
 
+        The response's headers are kept with a kept body, or alone with ``keep_head`` (a cookie jar, a header
+        check or extraction reads them).
         ``timeout`` bounds everything (connect, send, the full response); ``connect_timeout`` the connect alone.
         ``idempotent`` requests are sent once more when a kept-alive connection dies before any byte of answer;
         others (POST, PATCH) are not, as RFC 9112 §9.3.1 says: the server may have applied them.
@@ -277,7 +286,7 @@ class HttpConnection:
                     self.close()
                     self._connect(connect_timeout)
                 try:
-                    return self._exchange(data, head, keep_body)
+                    return self._exchange(data, head, keep_body, keep_head)
                 except _NoAnswer as exc:
                     self.close()
                     if not reused or attempt:
@@ -331,9 +340,9 @@ class HttpConnection:
         self._poll.register(sock.fileno(), _READABLE)
         self._parser = httptools.HttpResponseParser(self)
 
-    def _exchange(self, data: bytes, head: bool, keep_body: bool) -> Response:
+    def _exchange(self, data: bytes, head: bool, keep_body: bool, keep_head: bool = False) -> Response:
         sock = self._sock
-        self._reset_response(head, keep_body)
+        self._reset_response(head, keep_body, keep_head)
         try:
             # One send() nearly always takes a whole request; sendall() costs several Python calls more.
             sent = sock.send(data)
@@ -369,7 +378,7 @@ class HttpConnection:
                 raise HttpFailure(CONNECTION, f"invalid HTTP response: {exc}") from None
             # The head's bytes are kept while it is incomplete, and once complete only when someone will read
             # its headers: a body kept for a consumer, or a connection not kept alive (whose body may end at EOF).
-            if in_head and (not self._head_done or keep_body or not self._keep_alive):
+            if in_head and (not self._head_done or self._keep_head or not self._keep_alive):
                 self._raw.append(bytes(view[:n]))
             if self._done:
                 break
@@ -384,7 +393,7 @@ class HttpConnection:
             self._parser = httptools.HttpResponseParser(self)
         chunks = self._chunks
         content = None if chunks is None else b"".join(chunks)
-        head = b"".join(self._raw) if chunks is not None and self._raw else None
+        head = b"".join(self._raw) if self._keep_head and self._raw else None
         return Response(self._status, head, self._nbytes, content, self._version)
 
     def _eof(self, received: int) -> Response:

@@ -285,3 +285,18 @@ requests:
     assert first.error_kind is None and first.response == "user 4 says hello #0"
     assert second.error_kind is None and second.response == "user 4 says hello #1"
     assert target.counts()["ws_messages"]["/ws"] == 2
+
+
+def test_open_model_journeys_log_in_once_each(tmp_path: Path, target: TargetProcess) -> None:
+    """Arrivals (min_rate/max_rate): each ready journey takes its own row and logs in once, before its first."""
+    config = copy_example(tmp_path, users=4)
+    text = config.read_text().replace("min_concurrency: 4", "min_rate: 15\n          max_rate: 15")
+    text = text.replace("          ramp_up_add: 3\n          ramp_up_wait: 1s\n", "")
+    text = text.replace("          wait_time: {between: [50ms, 150ms]}\n", "")
+    config.write_text(text)
+    run = run_gradual(config, target=target, timeout=60)
+    assert run.returncode == 0, run.stderr
+    seen = shop(target)
+    assert set(seen["logins"].values()) == {1} and len(seen["logins"]) == run.counts()["login"] <= 4
+    assert seen["rejected"] == {} and totals(run)[1] == 0
+    assert sum(target.counts()["requests"].values()) == totals(run)[0]

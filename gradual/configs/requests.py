@@ -97,7 +97,13 @@ def parse_auth(check: Checker, entry: dict, path: str) -> AuthConfig | None:
 
 
 def _split(url: str) -> SplitResult | None:
-    """``urlsplit`` that answers None for a malformed URL (``http://[::1``) instead of raising."""
+    """``urlsplit`` that answers None for a malformed URL (``http://[::1``) instead of raising.
+
+    A templated url is split at its origin (``http://h:8080{{ next }}``: the template starts the path)."""
+    if "{{" in url:
+        from ..journeys.request import split_target
+
+        url = split_target(url)[0]
     try:
         return urlsplit(url)
     except ValueError:

@@ -20,6 +20,7 @@ from gevent.hub import Waiter, get_hub
 
 from .. import events
 from ..configs.model import ScenarioConfig
+from ..journeys.cookies import CookieJar
 from ..stats.histogram import Histogram
 from . import RUNNERS
 from .arrivals import NEVER, ArrivalSchedule
@@ -40,8 +41,9 @@ RATE_POLL_S = 0.05  # the longest the scheduler sleeps before it looks at the sc
 class Journey(User):
     """One ready journey: waits for an arrival, runs the scenario's requests for it, waits again."""
 
-    def __init__(self, pool: OpenPool, ctx: UserContext, steps: Sequence[Step]) -> None:
-        super().__init__(ctx, steps, once=False, on_exit=pool._exited)
+    def __init__(self, pool: OpenPool, ctx: UserContext, steps: Sequence[Step], setup: Sequence[Step] = (),
+                 feeder: Any = None) -> None:
+        super().__init__(ctx, steps, once=False, on_exit=pool._exited, setup=setup, feeder=feeder)
         self.pool = pool
         # An idle journey waits on a Waiter; the scheduler hands it an arrival through the hub (the cheapest
         # wake-up gevent has: no Event, no timer). None while it runs one.
@@ -65,11 +67,21 @@ class Journey(User):
         mono = time.monotonic
         listeners = events.request.listeners
         iterate = pool.scenario.iterate_through_requests
+        feeder = self.feeder
+        per_arrival = feeder is not None and feeder.spec.scope == "iteration"
         try:
+            # Journeys (data, on_start): a ready journey takes its row and runs its setup before its first
+            # arrival; with scope: iteration each arrival takes a new row. No row left: the journey ends.
+            if feeder is not None and not per_arrival and not self._draw():
+                return
+            if self.setup and not self._run_setup():
+                return
             while True:
                 waiter = self._waiter
                 job = waiter.get() if waiter is not None else None
                 if job is None or self.stopping:
+                    break
+                if per_arrival and not self._draw():
                     break
                 intended, pick = job
                 journey = steps if iterate else (steps[pick % len(steps)],)
@@ -111,7 +123,7 @@ class Journey(User):
                     break
         finally:
             self.current = None
-            for step in steps:
+            for step in (*self.setup, *steps):
                 step.runner.close()
             self.ctx.close()
             self._on_exit(self)  # type: ignore[misc]
@@ -175,8 +187,13 @@ class OpenPool:
         scen = self.scenario
         index = self.offset + self._spawned
         self._spawned += 1
-        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase)
+        engine = self.engine
+        ctx = UserContext(user=index, scenario=scen.name, phase=self.phase, host=engine.run.host,
+                          worker=engine.worker, cookies=CookieJar() if scen.cookies else None)
         rec = self.engine.recorder
+        setup = [Step(req, RUNNERS[req.kind](req, ctx), rec.slot(self.phase, scen.name, req.name,
+                                                                  req.expected_response_time))
+                 for req in scen.on_start]
         steps = []
         for i, req in enumerate(scen.requests):
             # The first request of a journey (every request, round-robin) is measured from the arrival.
@@ -184,7 +201,8 @@ class OpenPool:
             steps.append(Step(req, RUNNERS[req.kind](req, ctx),
                               rec.slot(self.phase, scen.name, req.name, req.expected_response_time,
                                        corrected=corrected)))
-        return Journey(self, ctx, steps)
+        feeder = engine.feeder(scen) if scen.data is not None else None
+        return Journey(self, ctx, steps, setup, feeder)
 
     def _finished(self, journey: Journey) -> bool:
         """A journey is done: True when it stays ready for the next arrival."""

@@ -133,6 +133,8 @@ def test_a_saturated_open_scenario_counts_every_arrival_it_drops(target: TargetP
     header, row = arrivals_csv.read_text().splitlines()
     assert header == "Phase,Scenario,Scheduled,Started,Dropped,Dropped (%)"
     assert row.split(",")[:5] == ["p", "busy", str(scen["scheduled"]), str(count), str(scen["dropped"])]
+    (html,) = (tmp_path / "reports").glob("*.html")
+    assert f"{scen['scheduled']} arrivals scheduled, {count} started, {scen['dropped']} dropped" in html.read_text()
     (junit,) = (tmp_path / "reports").glob("*.xml")
     assert f"p/busy: {scen['scheduled']} arrivals scheduled, {count} started, {scen['dropped']} dropped" \
         in junit.read_text()

@@ -146,8 +146,13 @@ def _request_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
                      "aside": f"{_secs(phase.get('duration_s'))}{extra} · started {_when(phase.get('started_at'))}"})
         for scen in mappings(phase, "scenarios"):
             peak = scen.get("peak_users")
-            rows.append({"group": "scenario", "text": _text(scen.get("name", "")),
-                         "aside": "" if peak is None else f"peak {_text(peak)} users"})
+            aside = "" if peak is None else f"peak {_text(peak)} users"
+            if scen.get("model") == "open":  # arrivals: scheduled = started + dropped
+                scheduled, dropped = as_int(scen.get("scheduled")), as_int(scen.get("dropped"))
+                share = f" ({dropped / scheduled:.1%})" if scheduled else ""
+                aside = (f"open model · peak {_text(peak)} journeys in flight · {scheduled} arrivals scheduled, "
+                         f"{scheduled - dropped} started, {dropped} dropped{share}")
+            rows.append({"group": "scenario", "text": _text(scen.get("name", "")), "aside": aside})
             requests = mappings(scen, "requests")
             if not requests:
                 rows.append({"empty": "no requests recorded"})

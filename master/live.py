@@ -113,7 +113,7 @@ class LiveView:
                  "done": bool(p.duration_s)} for p in c.phases
             ],
             "users": users,
-            "rows": self._table(now),
+            "rows": self._table(now, users),
             "thresholds": self._thresholds(now),
             **self._workers_part(),
             "errors": self._latest_errors(),
@@ -215,7 +215,7 @@ class LiveView:
         return fresh
 
     # -- tables ----------------------------------------------------------------------------------
-    def _table(self, now: float) -> list[dict[str, Any]]:
+    def _table(self, now: float, users: dict[str, int]) -> list[dict[str, Any]]:
         """Group rows and a row per request, as the report's table has them; a key whose counters did not
         change keeps its row (its phase is over), so only the running phase's keys are read again."""
         c = self.controller
@@ -228,7 +228,7 @@ class LiveView:
                          "aside": f"{durations.get(record.name, 0):.0f} of {config.run_time:g} s"})
             for scen in config.scenarios:
                 rows.append({"group": "scenario", "text": scen.name,
-                             "aside": f"{c.stats.users(record.name, scen.name)} users"
+                             "aside": f"{users.get(scen.name, 0)} users"
                              if record is c.phases[-1] and not record.duration_s else ""})
                 for req in scen.requests:
                     t = c.stats.get(record.name, scen.name, req.name)

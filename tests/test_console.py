@@ -39,6 +39,7 @@ class Tmux:
     def __init__(self, width: int) -> None:
         self.socket = f"gradual-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.width = width
+        self.socket_path: Path | None = None
 
     def tmux(self, *args: str) -> str:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10,
@@ -47,6 +48,7 @@ class Tmux:
     def start(self, script: Path) -> None:
         self.tmux("new-session", "-d", "-s", "t", "-x", str(self.width), "-y", str(HEIGHT), f"sh {script}")
         self.tmux("set-option", "-t", "t", "history-limit", "5000")
+        self.socket_path = Path(self.tmux("display-message", "-p", "#{socket_path}").strip())
 
     def screen(self) -> str:
         """The visible screen and its scroll-back, wrapped lines joined, trailing spaces cut."""
@@ -54,6 +56,8 @@ class Tmux:
 
     def stop(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
+        if self.socket_path is not None:  # the server leaves its socket file behind
+            self.socket_path.unlink(missing_ok=True)
 
 
 @pytest.fixture

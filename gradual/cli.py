@@ -487,23 +487,22 @@ def _execute(run: RunConfig, link: Any, args: argparse.Namespace) -> int:
         from .master.http_api import HttpApi
 
         bind = getattr(args, "http_bind", "127.0.0.1")
-        token = None
-        if getattr(args, "command", None) == "master":
-            # A cluster's control endpoints (stop) need the token it prints; local runs keep the dashboard's
-            # own guard (loopback, a header a cross-site form cannot send).
-            try:
-                token = ApiToken()
-            except TokenError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                link.close(EXIT_USAGE)
-                return EXIT_USAGE
+        # Control endpoints (stop) need the token printed here, on a cluster and locally alike: loopback is
+        # shared by every user of a machine. (They also need a loopback peer and a header a cross-site form
+        # cannot send: master/control.py.)
+        try:
+            token = ApiToken()
+        except TokenError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            link.close(EXIT_USAGE)
+            return EXIT_USAGE
         try:
             api = HttpApi(controller, "0.0.0.0" if bind == "*" else bind, http_port, token)
             api.start()
-            print(f"dashboard on {api.url}", file=sys.stdout if web else sys.stderr, flush=True)
-            if token is not None:
-                print(f"control token (POST /api/stop): Authorization: Bearer {token.value} "
-                      f"(the dashboard: {api.url}#token={token.value})", file=sys.stderr, flush=True)
+            # The token rides in the URL's fragment, which the browser keeps to itself: the page reads it.
+            print(f"dashboard on {api.url}#token={token.value}", file=sys.stdout if web else sys.stderr, flush=True)
+            print(f"control token (POST /api/stop): Authorization: Bearer {token.value}", file=sys.stderr,
+                  flush=True)
         except OSError as exc:
             api = None
             reason = f"cannot serve the HTTP API on port {http_port}: {exc.strerror or exc}"

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from gradual.master.api_token import ApiToken
 from gradual.master.control import ControlGuard
 from support.browser import Browser, find_chromium
 from support.gradual_run import closed_port, finish, start_gradual, write_run_config, write_yaml
@@ -206,13 +207,13 @@ def test_stop_control_ends_the_run_with_the_summary_written(tmp_path: Path) -> N
     proc = start_gradual(["demo", "--web", "--quiet", "--json", str(summary_path)])
     try:
         assert proc.stdout is not None
-        url = None
+        url = token = None
         for line in proc.stdout:
-            found = re.match(r"dashboard on (http://127\.0\.0\.1:\d+/)$", line.strip())
+            found = re.match(r"dashboard on (http://127\.0\.0\.1:\d+/)#token=([A-Za-z0-9_-]{16,})$", line.strip())
             if found:
-                url = found.group(1)
+                url, token = found.groups()
                 break
-        assert url is not None, "gradual demo --web printed no dashboard URL"
+        assert url is not None, "gradual demo --web printed no dashboard URL with its token"
         _wait_up(url, proc)
         page = requests.get(url, timeout=5)
         assert page.status_code == 200 and "default-src 'none'" in page.headers["Content-Security-Policy"]
@@ -221,7 +222,13 @@ def test_stop_control_ends_the_run_with_the_summary_written(tmp_path: Path) -> N
         refused = requests.post(url + "api/stop", timeout=5)
         assert refused.status_code == 403 and proc.poll() is None
         assert requests.get(url + "api/stop", timeout=5).status_code == 405
-        stop = requests.post(url + "api/stop", headers={"X-Gradual-Control": "1"}, timeout=5)
+        # Without the token the master printed (or with another one), refused too.
+        assert requests.post(url + "api/stop", headers={"X-Gradual-Control": "1"}, timeout=5).status_code == 401
+        wrong = {"X-Gradual-Control": "1", "Authorization": "Bearer " + "x" * 32}
+        assert requests.post(url + "api/stop", headers=wrong, timeout=5).status_code == 401
+        assert proc.poll() is None
+        stop = requests.post(url + "api/stop", headers={"X-Gradual-Control": "1", "Authorization": f"Bearer {token}"},
+                             timeout=5)
         assert stop.status_code == 202 and stop.json() == {"stopping": True}
     finally:
         result = finish(proc, summary_path, started, RUN_TIMEOUT_S)
@@ -252,14 +259,6 @@ def test_control_requests_need_loopback_the_header_and_the_same_origin(environ: 
     assert (ControlGuard().refuse(environ) is None) is allowed
 
 
-class _Token:
-    """Stands in for the master's API token (master/api_token.py of the trusted-cluster work, which is
-    not on this branch yet): ControlGuard only calls allows(environ)."""
-
-    def allows(self, environ: dict[str, str]) -> bool:
-        return environ.get("HTTP_AUTHORIZATION") == "Bearer s3cret-s3cret-s3cret"
-
-
 @pytest.mark.parametrize(("auth", "expected"), [
     ("Bearer s3cret-s3cret-s3cret", None), ("Bearer wrong", 401), (None, 401),
 ], ids=["right-token", "wrong-token", "no-token"])
@@ -267,6 +266,7 @@ def test_with_a_token_control_requests_need_it_too(auth: str | None, expected: i
     environ = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_GRADUAL_CONTROL": "1"}
     if auth:
         environ["HTTP_AUTHORIZATION"] = auth
-    refused = ControlGuard(_Token()).refuse(environ)
+    token = ApiToken("s3cret-s3cret-s3cret")
+    refused = ControlGuard(token).refuse(environ)
     assert (refused and refused[0]) == expected
-    assert ControlGuard(_Token()).refuse({**environ, "REMOTE_ADDR": "192.0.2.1"}) is not None
+    assert ControlGuard(token).refuse({**environ, "REMOTE_ADDR": "192.0.2.1"}) is not None, "loopback too"

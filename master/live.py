@@ -227,9 +227,11 @@ class LiveView:
             rows.append({"group": "phase", "text": record.name,
                          "aside": f"{durations.get(record.name, 0):.0f} of {config.run_time:g} s"})
             for scen in config.scenarios:
-                rows.append({"group": "scenario", "text": scen.name,
-                             "aside": f"{users.get(scen.name, 0)} users"
-                             if record is c.phases[-1] and not record.duration_s else ""})
+                aside = [f"{users.get(scen.name, 0)} users"] if record is c.phases[-1] and not record.duration_s else []
+                arrivals = c.stats.arrivals(record.name, scen.name)
+                if arrivals is not None:  # the open model: arrivals it scheduled and the ones it dropped
+                    aside.append(f"{arrivals[0]:,} arrivals scheduled, {arrivals[1]:,} dropped")
+                rows.append({"group": "scenario", "text": scen.name, "aside": " · ".join(aside)})
                 for req in scen.requests:
                     t = c.stats.get(record.name, scen.name, req.name)
                     if t is None:

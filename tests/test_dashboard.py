@@ -270,3 +270,32 @@ def test_with_a_token_control_requests_need_it_too(auth: str | None, expected: i
     refused = ControlGuard(token).refuse(environ)
     assert (refused and refused[0]) == expected
     assert ControlGuard(token).refuse({**environ, "REMOTE_ADDR": "192.0.2.1"}) is not None, "loopback too"
+
+
+def test_an_open_model_scenario_shows_its_scheduled_and_dropped_arrivals(target: TargetProcess, tmp_path: Path) -> None:
+    """50 arrivals a second with at most 2 in flight on a 200 ms endpoint: most are dropped, and the
+    dashboard's scenario row says so, with the numbers the summary ends with."""
+    config = write_run_config(
+        tmp_path, {"p": {"run_time": 3, "scenarios": {"s": {
+            "requests": ["slow"], "min_rate": 50, "max_rate": 50, "max_concurrency": 2, "ramp_up_add": 1,
+            "ramp_up_wait": 1}}}},
+        requests={"slow": {"url": "${GRADUAL_TARGET}/slow?ms=200", "method": "GET"}})
+    port = closed_port()
+    summary_path = tmp_path / "summary.json"
+    started = time.monotonic()
+    proc = start_gradual(["run", str(config), "--quiet", "--http-port", str(port), "--json", str(summary_path)],
+                         target=target)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_up(url, proc)
+        stream = Stream(url + "events")
+        stream.start()
+    finally:
+        result = finish(proc, summary_path, started, RUN_TIMEOUT_S)
+    stream.join(30)
+    assert stream.error is None and result.summary is not None, result.stderr
+    (scen,) = result.summary["phases"][0]["scenarios"]
+    assert scen["dropped"] > 0, scen
+    last = [d for k, d in stream.events if k == "tick"][-1]
+    (row,) = [r for r in last["rows"] if r.get("group") == "scenario"]
+    assert f"{scen['scheduled']:,} arrivals scheduled, {scen['dropped']:,} dropped" in row["aside"], (row, scen)

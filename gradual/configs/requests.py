@@ -110,7 +110,7 @@ def _split(url: str) -> SplitResult | None:
         return None
 
 
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+_HOST_LABEL = re.compile(r"(?!-)[\w-]{1,63}(?<!-)")  # \w: internationalized names too
 
 
 def _netloc_problem(parts: SplitResult) -> str | None:

@@ -17,14 +17,15 @@ _UNSET = object()
 
 
 class Answer:
-    __slots__ = ("status", "headers", "raw", "_text", "_json")
+    __slots__ = ("status", "_headers", "raw", "_text", "_json", "_response")
 
     def __init__(self, status: int, headers: Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]],
                  raw: bytes) -> None:
         self.status = status
         # (name, value) pairs as received, names in their original case: str, or bytes off the wire
         # (decoded only when a check reads them)
-        self.headers = headers
+        self._headers = headers
+        self._response: Any = None
         self.raw = raw
         self._text: str | None = None
         self._json: Any = _UNSET
@@ -32,6 +33,23 @@ class Answer:
     @classmethod
     def from_wire(cls, status: int, headers: Sequence[tuple[bytes, bytes]], raw: bytes | None) -> Answer:
         return cls(status, headers, raw or b"")
+
+    @classmethod
+    def from_response(cls, response: Any) -> Answer:
+        """An answer over an httpclient.Response: its head is parsed only if a check reads a header."""
+        answer = cls(response.status_code, (), response.content or b"")
+        answer._response = response
+        return answer
+
+    @property
+    def headers(self) -> Sequence[tuple[str, str]] | Sequence[tuple[bytes, bytes]]:
+        if self._response is not None:
+            return self._response.headers
+        return self._headers
+
+    def _may_have(self, name: bytes) -> bool:
+        """False when the header surely is not there (a substring test of the raw head, no parsing)."""
+        return self._response is None or self._response.may_have(name)
 
     def header(self, name: str) -> str | None:
         values = self.header_values(name, first=True)
@@ -54,6 +72,8 @@ class Answer:
     @property
     def body(self) -> bytes:
         """The body with its Content-Encoding (gzip, deflate) undone."""
+        if not self._may_have(b"content-encoding"):
+            return self.raw
         encoding = (self.header("content-encoding") or "").strip().lower()
         if encoding in ("gzip", "x-gzip"):
             return zlib.decompress(self.raw, 16 + zlib.MAX_WBITS)
@@ -78,8 +98,10 @@ class Answer:
     def json(self) -> Any:
         """The parsed JSON body; raises ValueError when it is not JSON."""
         if self._json is _UNSET:
-            m = _CHARSET.search(self.header("content-type") or "")
-            plain = m is None or m.group(1).lower() in ("utf-8", "utf8")
+            plain = True
+            if self._may_have(b"charset"):
+                m = _CHARSET.search(self.header("content-type") or "")
+                plain = m is None or m.group(1).lower() in ("utf-8", "utf8")
             # UTF-8 bytes parse as they are (json.loads reads bytes); another charset decodes first.
             self._json = json.loads(self.body if plain else self.text)
         return self._json

@@ -129,7 +129,7 @@ def header_pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tupl
 class Response:
     """One response: status, body size, and the head and body when kept (for checks and callbacks)."""
 
-    __slots__ = ("status_code", "nbytes", "content", "http_version", "_head", "_headers")
+    __slots__ = ("status_code", "nbytes", "content", "http_version", "_head", "_headers", "_lower")
 
     def __init__(self, status: int, head: bytes | None, nbytes: int, content: bytes | None, version: str) -> None:
         self.status_code = status
@@ -138,6 +138,7 @@ class Response:
         self.http_version = version
         self._head = head  # the raw bytes up to the end of the final head (any 1xx heads first), when kept
         self._headers: list[tuple[bytes, bytes]] | None = None
+        self._lower: bytes | None = None  # the head in lower case, for may_have()
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -149,8 +150,12 @@ class Response:
     def may_have(self, name: bytes) -> bool:
         """Whether the kept head might hold header ``name`` (lower case): a substring test, no parsing, so a
         cookie jar looks for Set-Cookie on every answer at the cost of one search."""
-        head = self._head
-        return head is not None and name in head.lower()
+        lower = self._lower
+        if lower is None:
+            if self._head is None:
+                return False
+            lower = self._lower = self._head.lower()
+        return name in lower
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""

@@ -30,7 +30,10 @@ def _target_piece(expr: Expr) -> Callable[[Any], str]:
     evaluate = expr.evaluate
 
     def piece(scope: Any) -> str:
-        value = _text(evaluate(scope))
+        value = evaluate(scope)
+        if value.__class__ is int:  # user, iteration, random_int(): nothing to quote
+            return str(value)
+        value = _text(value)
         # Only a value with a space, a non-ASCII or another unsafe character pays for quoting.
         return quote(value, safe="/:@!$&'()*+,;=-._~%?#") if _UNSAFE_IN_TARGET.search(value) else value
 

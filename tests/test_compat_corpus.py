@@ -24,8 +24,11 @@ from gradual.configs import load
 from gradual.configs.model import PYTHON, WEBSOCKET
 
 CORPUS = Path(__file__).parent / "compat_corpus"
-AUTH_FORMS = ("issue 13 (journeys): the original's auth forms, auth: {type: bearer, token: ...} and "
-              "\"Bearer {{auth_token}}\"")
+# These examples send "Bearer {{auth_token}}" with nothing in the files defining auth_token (the original sent
+# the text as written). gradual refuses a variable nothing can define (issue 13); how to accept these files
+# (say, a warning and the variable read from the environment) is still open.
+UNDEFINED_VARIABLE = ("the original's examples use {{auth_token}} that nothing defines; gradual refuses a "
+                      "template variable nothing can define")
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,14 @@ RUNNABLE = [
     Case("configuration_reference/multi_phase/test_config.yaml",
          "configuration_reference/multi_phase/request_config.yaml"),
     Case("configuration_reference/websocket/test_config.yaml", "configuration_reference/websocket/request_config.yaml"),
-    Case("configuration_reference/auth/test_config.yaml", "configuration_reference/auth/request_config.yaml",
-         xfail=AUTH_FORMS),
+    Case("configuration_reference/auth/test_config.yaml", "configuration_reference/auth/request_config.yaml"),
     Case("examples/simple_api/simple_api_test.yaml", "examples/simple_api/requests.yaml"),
-    Case("examples/ecommerce/multi_scenario_test.yaml", "examples/ecommerce/ecommerce_requests.yaml", xfail=AUTH_FORMS),
-    Case("examples/auth/auth_test.yaml", "examples/auth/auth_requests.yaml", xfail=AUTH_FORMS),
-    Case("examples/database/database_test.yaml", "examples/database/db_requests.yaml", xfail=AUTH_FORMS),
+    Case("examples/ecommerce/multi_scenario_test.yaml", "examples/ecommerce/ecommerce_requests.yaml",
+         xfail=UNDEFINED_VARIABLE),
+    Case("examples/auth/auth_test.yaml", "examples/auth/auth_requests.yaml", xfail=UNDEFINED_VARIABLE),
+    Case("examples/database/database_test.yaml", "examples/database/db_requests.yaml", xfail=UNDEFINED_VARIABLE),
     Case("examples/ramp_up/ramp_up_test.yaml", "examples/ramp_up/health_requests.yaml"),
-    Case("examples/stress/stress_test.yaml", "examples/stress/stress_requests.yaml", xfail=AUTH_FORMS),
+    Case("examples/stress/stress_test.yaml", "examples/stress/stress_requests.yaml", xfail=UNDEFINED_VARIABLE),
     Case("unit_fixtures/parser_test_config.yaml", "unit_fixtures/parser_request_config.yaml"),
     Case("unit_fixtures/multiple_phases_test_config.yaml", "unit_fixtures/multiple_phases_request_config.yaml"),
     Case("unit_fixtures/optional_fields_test_config.yaml", "unit_fixtures/parser_request_config.yaml"),

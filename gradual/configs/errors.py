@@ -6,9 +6,22 @@ Validation collects every error of a file before raising, so one run shows them 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+# An issue is one line a person reads: a value quoted from a hostile or mistyped file (a 5,000-digit URL, a
+# key with a newline) is shortened and flattened here, once, for every message any check writes.
+MAX_MESSAGE = 400
+MAX_KEY = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` with control characters shown as spaces, cut to ``limit`` characters with an ellipsis."""
+    text = _CONTROL.sub(" ", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -19,6 +32,10 @@ class ConfigIssue:
     key: str
     message: str
     line: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", one_line(self.message, MAX_MESSAGE))
+        object.__setattr__(self, "key", one_line(self.key, MAX_KEY))
 
     def __str__(self) -> str:
         where = display_path(self.file)

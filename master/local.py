@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Sequence
-
-from gradual.proto import MAX_RECORDS_PER_BATCH
 
 from gradual.configs.model import RunConfig
 from gradual.plan import Batch
@@ -25,7 +24,9 @@ class InProcessLink(Link):
     def __init__(self, run: RunConfig, engine: Engine | None = None, records: bool = False) -> None:
         self.run = run
         self.engine = engine or Engine(run)
-        self.records = RecordCollector(MAX_RECORDS_PER_BATCH) if records else None  # --records
+        # --records: nothing crosses a wire here and the controller writes each tick's records at once, so the
+        # in-process node keeps every record (a second's worth at a time); the per-batch bound is the wire's.
+        self.records = RecordCollector(sys.maxsize) if records else None
         self._view = WorkerView(self.WORKER_ID, f"{socket.gethostname()}:{os.getpid()}", joined_at=time.time())
 
     def start(self) -> None:

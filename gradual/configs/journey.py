@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,29 +211,34 @@ def compile_http(
     return None
 
 
-def syntax_errors(check: Checker, entry: dict, path: str, keys: tuple[str, ...]) -> bool:
-    """Report every template syntax error under ``keys`` (each at its own key path and line)."""
-    found = False
+def templated_strings(entry: dict, path: str, keys: tuple[str, ...]) -> Iterator[tuple[str, str, int | None]]:
+    """Every string holding a template under ``keys`` of a request entry: (text, key path, line)."""
 
-    def walk(value: Any, key: str, line: int | None) -> None:
-        nonlocal found
+    def walk(value: Any, key: str, line: int | None) -> Iterator[tuple[str, str, int | None]]:
         if isinstance(value, str):
             if has_template(value):
-                try:
-                    compile_template(value)
-                except TemplateSyntaxError as exc:
-                    check.error(key, str(exc), line)
-                    found = True
+                yield value, key, line
         elif isinstance(value, dict):
             for k, v in value.items():
-                walk(v, f"{key}.{k}", line_of(value, k) or line)
+                yield from walk(v, f"{key}.{k}", line_of(value, k) or line)
         elif isinstance(value, list):
             for i, v in enumerate(value):
-                walk(v, f"{key}[{i}]", line_of(value, i) or line)
+                yield from walk(v, f"{key}[{i}]", line_of(value, i) or line)
 
     for k in keys:
         if k in entry:
-            walk(entry[k], f"{path}.{k}", line_of(entry, k))
+            yield from walk(entry[k], f"{path}.{k}", line_of(entry, k))
+
+
+def syntax_errors(check: Checker, entry: dict, path: str, keys: tuple[str, ...]) -> bool:
+    """Report every template syntax error under ``keys`` (each at its own key path and line)."""
+    found = False
+    for text, key, line in templated_strings(entry, path, keys):
+        try:
+            compile_template(text)
+        except TemplateSyntaxError as exc:
+            check.error(key, str(exc), line)
+            found = True
     return found
 
 
@@ -363,24 +369,11 @@ __all__ = [
 def collect_uses(entry: dict, path: str, keys: tuple[str, ...]) -> dict[str, tuple[str, int | None]]:
     """Each template name a request entry uses, with the key path and line of its first use."""
     uses: dict[str, tuple[str, int | None]] = {}
-
-    def walk(value: Any, key: str, line: int | None) -> None:
-        if isinstance(value, str):
-            if has_template(value):
-                try:
-                    names = compile_template(value).names
-                except TemplateSyntaxError:
-                    return  # reported where the value is compiled
-                for name in sorted(names):
-                    uses.setdefault(name, (key, line))
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, f"{key}.{k}", line_of(value, k) or line)
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                walk(v, f"{key}[{i}]", line_of(value, i) or line)
-
-    for k in keys:
-        if k in entry:
-            walk(entry[k], f"{path}.{k}", line_of(entry, k))
+    for text, key, line in templated_strings(entry, path, keys):
+        try:
+            names = compile_template(text).names
+        except TemplateSyntaxError:
+            continue  # reported where the value is compiled
+        for name in sorted(names):
+            uses.setdefault(name, (key, line))
     return uses

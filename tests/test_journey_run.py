@@ -196,6 +196,58 @@ runs:
            "write {{ env.NAME }}" in run.stderr.replace(str(tmp_path) + "/", "")
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_auth_variable_nothing_defines_is_the_environment_or_sent_as_written(
+    tmp_path: Path, target: TargetProcess, workers: int
+) -> None:
+    """The original's examples send ``auth: "Bearer {{auth_token}}"`` with nothing defining auth_token: a
+    warning, then each process sends $AUTH_TOKEN when its environment has it, else the text as written (what
+    the original sent). The server's X-Require-Auth check proves which header arrived."""
+    (tmp_path / "requests.yaml").write_text("""
+requests:
+  as_written:
+    url: "${GRADUAL_TARGET}/secure/a"
+    headers: {X-Require-Auth: "{{auth_token}}"}
+    auth: "Bearer {{auth_token}}"
+  from_env:
+    url: "${GRADUAL_TARGET}/secure/b"
+    headers: {X-Require-Auth: "from-env"}
+    auth: {type: bearer, token: "{{ api_key }}"}
+""".replace('"{{auth_token}}"}', '"{{ env.PLACEHOLDER }}"}'))
+    (tmp_path / "config.yaml").write_text("""
+runs:
+  name: undefined auth
+  phases:
+    p:
+      run_time: 1s
+      scenarios:
+        s:
+          request_file: requests.yaml
+          requests: FROM_REQUEST_YAML_FILE
+          iterate_through_requests: true
+          min_concurrency: 2
+          max_concurrency: 2
+          wait_time: 50ms
+""")
+    env = {"PLACEHOLDER": "{{auth_token}}", "API_KEY": "from-env"}
+    args = ["--workers", str(workers)] if workers else []
+    run = run_gradual(tmp_path / "config.yaml", target=target, timeout=60, extra_args=args, env=env)
+    assert run.returncode == 0, run.stderr
+    for name, path in (("as_written", "/secure/a"), ("from_env", "/secure/b")):
+        req = run.request(name)
+        assert req["count"] > 0 and req["failures"] == 0, req
+        assert target.counts()["requests"][f"GET {path}"] == req["count"]
+    stderr = run.stderr.replace(str(tmp_path) + "/", "")
+    assert ("warning: requests.yaml:6: requests.as_written.auth: {{ auth_token }}: nothing defines auth_token; "
+            "gradual sends {{auth_token}} as written, as the original did, unless the environment sets "
+            "AUTH_TOKEN") in stderr
+    assert stderr.count("nothing defines api_key") == 1
+
+    strict = run_gradual(tmp_path / "config.yaml", target=target, timeout=60, extra_args=["--strict"], env=env)
+    assert strict.returncode == 2
+    assert "requests.as_written.auth: {{ auth_token }}: nothing defines auth_token" in strict.stderr
+
+
 def test_data_file_and_runs_files_ship_to_workers_with_their_sha(tmp_path: Path, target: TargetProcess) -> None:
     """The issue's case: a Python request file reading its own CSV, on --workers 2 (was FileNotFoundError)."""
     write_users(tmp_path / "users.csv", 4)

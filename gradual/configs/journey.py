@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -327,11 +328,17 @@ def parse_run_files(check: Checker, runs: dict, config: Path, files: list[Path])
 
 
 def check_journey_names(check: Checker, scenario_path: str, steps: list[Any],
-                        data: tuple[DataSpec, tuple[str, ...]] | None) -> None:
+                        data: tuple[DataSpec, tuple[str, ...]] | None) -> dict[str, str]:
     """Every variable a template names can be defined: a data column, or an extract of the journey.
 
     Reported where the template is (the request file's line and key path). A journey with a Python
     request may set any ctx.vars, so its extracted names are not checked.
+
+    A scenario that defines nothing (no extract, no data file) is in the original framework's format,
+    whose examples send ``auth: "Bearer {{auth_token}}"`` and ``/users/{{user_id}}`` with nothing defining
+    them: there a name nothing defines is a warning, not an error. Answers those names' values: the
+    environment variable of the name in capitals when this process has it, else the placeholder as
+    written, which is what the original sent.
     """
     from .errors import ConfigIssue
     from .model import PYTHON
@@ -340,6 +347,7 @@ def check_journey_names(check: Checker, scenario_path: str, steps: list[Any],
     free = any(req.kind == PYTHON for req in steps)
     cols = set(data[1]) if data is not None else None
     scenario = scenario_path.rsplit(".", 1)[-1]
+    defaults: dict[str, str] = {}
     for req in steps:
         for name, (key, line) in req.uses.items():
             message = None
@@ -353,11 +361,30 @@ def check_journey_names(check: Checker, scenario_path: str, steps: list[Any],
                     message = (f"{{{{ {name} }}}}: {display_path(data[0].file)} (data of {scenario_path}) has no "
                                f"column {column!r}{did_you_mean(column, cols)} (columns: {', '.join(sorted(cols))})")
             elif name in variables([name]) and not free and name not in defined:
+                if not defined and cols is None:
+                    defaults[name] = _original_placeholder(check, req.source, key, line, name)
+                    continue
                 message = (f"{{{{ {name} }}}}: nothing in scenario {scenario} defines {name}"
                            f"{did_you_mean(name, defined)} (extract it in an earlier step or an on_start step: "
                            f"extract: {{{name}: {{json: ...}}}})")
             if message is not None:
                 check.issues.append(ConfigIssue(req.source, key, message, line))
+    return defaults
+
+
+def _original_placeholder(check: Checker, source: str, key: str, line: int | None, name: str) -> str:
+    """The value of a variable nothing defines in the original's format, with its warning (once per place)."""
+    from .errors import ConfigIssue
+
+    env_name = name.upper()
+    placeholder = f"{{{{{name}}}}}"
+    message = (f"{{{{ {name} }}}}: nothing defines {name}; gradual sends {placeholder} as written, as the original "
+               f"did, unless the environment sets {env_name} (say so with {{{{ env.{env_name} }}}}, or define "
+               f"{name} with extract in an on_start step)")
+    issue = ConfigIssue(source, key, message, line)
+    if issue not in check.warnings:
+        check.warnings.append(issue)
+    return os.environ.get(env_name, placeholder)
 
 
 __all__ = [

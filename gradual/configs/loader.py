@@ -448,8 +448,9 @@ def _scenario(
     cookies = check.boolean(scen, "cookies", f"{path}.cookies", default=True)
     data = journey.parse_data(check, scen, path, config, files)
     on_start = _on_start(check, scen, path, pool, pool_key)
+    defaults: dict[str, str] = {}
     if len(check.issues) == before:
-        journey.check_journey_names(check, path, [*on_start, *requests], data)
+        defaults = journey.check_journey_names(check, path, [*on_start, *requests], data)
     if len(check.issues) > before:
         return None
     _check_pinned(check, scen, path, requests, max(int(lo), int(hi)), iterate)
@@ -470,6 +471,7 @@ def _scenario(
         data=data[0] if data is not None else None,
         on_start=tuple(on_start),
         cookies=cookies,
+        vars=tuple(sorted(defaults.items())),
         **_open_fields(open_model),
     )
 

@@ -111,6 +111,9 @@ class ScenarioConfig:
     data: Any = None  # journeys.data.DataSpec: rows for the users (row.<column>, ctx.row)
     on_start: tuple[RequestConfig, ...] = ()  # setup steps each user runs once before its loop
     cookies: bool = True  # a cookie jar per user for its HTTP requests
+    # Each user's starting variables: the template names nothing defines in a scenario of the original's
+    # format (its examples' {{auth_token}}), from the environment or as written (journey.check_journey_names).
+    vars: tuple[tuple[str, str], ...] = ()
 
     @property
     def recorded(self) -> tuple[RequestConfig, ...]:

@@ -53,7 +53,8 @@ class ScenarioPool:
         scen = self.scenario
         engine = self.engine
         ctx = UserContext(user=index, scenario=scen.name, phase=self.phase, host=engine.run.host,
-                          worker=engine.worker, cookies=CookieJar() if scen.cookies else None)
+                          worker=engine.worker, cookies=CookieJar() if scen.cookies else None,
+                          vars=dict(scen.vars))
         requests = scen.requests
         if not scen.iterate_through_requests:
             requests = (requests[index % len(requests)],)

@@ -189,7 +189,8 @@ class OpenPool:
         self._spawned += 1
         engine = self.engine
         ctx = UserContext(user=index, scenario=scen.name, phase=self.phase, host=engine.run.host,
-                          worker=engine.worker, cookies=CookieJar() if scen.cookies else None)
+                          worker=engine.worker, cookies=CookieJar() if scen.cookies else None,
+                          vars=dict(scen.vars))
         rec = self.engine.recorder
         setup = [Step(req, RUNNERS[req.kind](req, ctx), rec.slot(self.phase, scen.name, req.name,
                                                                   req.expected_response_time))

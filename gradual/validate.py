@@ -72,9 +72,9 @@ def render_tree(run: RunConfig) -> str:
                 size = f"users {scen.min_concurrency}..{scen.max_concurrency}"
             lines.append(f"{pad}{'└─' if last_scen else '├─'} scenario {scen.name}  {size}{extra}")
             spad = pad + ("   " if last_scen else "│  ")
-            if scen.request_file is not None:
-                where = BASES.get(scen.request_file_base or "", "")
-                shown = display_path(scen.request_file) + (f" ({where})" if where else "")
+            for file, base in scen.request_files:
+                where = BASES.get(base, "")
+                shown = display_path(file) + (f" ({where})" if where else "")
                 lines.append(f"{spad}request_file: {shown}")
             if scen.run_once:
                 batches = plan.run_once_batches(scen)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,92 @@ def test_journey_on_three_workers_logs_each_row_in_once(tmp_path: Path, target: 
     orders = sum(v for k, v in server.items() if k.startswith("GET /shop/orders/"))
     assert orders == server["POST /shop/checkout"] == seen["orders"]
     assert run.counts()["checkout"] == server["POST /shop/checkout"] + orders
+
+
+def test_one_journey_mixes_yaml_steps_and_python_functions(tmp_path: Path, target: TargetProcess) -> None:
+    """``request_file: [shop.yaml, steps.py]``: a YAML login stores the token (extract) and the session
+    cookie (the jar); a Python step reads the token from ctx.vars, sends the cookie through ctx.session and
+    stores an item id; a later YAML step puts that id in its url. The shop turns away any request whose
+    token or cookie is missing, so its counts prove both crossed between the two kinds of step."""
+    write_users(tmp_path / "users.csv", 4)
+    (tmp_path / "shop.yaml").write_text("""
+requests:
+  login:
+    url: "${GRADUAL_TARGET}/shop/login"
+    method: POST
+    json: {username: "{{ row.username }}", password: "{{ row.password }}"}
+    extract: {token: {json: access_token}}
+  item:
+    url: "${GRADUAL_TARGET}/shop/items/{{ item_id }}"
+    auth: "Bearer {{ token }}"
+    expect: {json: {id: {exists: true}}}
+""")
+    (tmp_path / "steps.py").write_text('''
+import os
+
+from gradual import request
+
+
+@request(name="pick", url="/shop/items")
+def pick(ctx):
+    answer = ctx.session.get(os.environ["GRADUAL_TARGET"] + "/shop/items", timeout=5,
+                             headers={"Authorization": "Bearer " + ctx.vars["token"]})
+    answer.raise_for_status()
+    items = answer.json()
+    ctx.vars["item_id"] = items[ctx.iteration % len(items)]["id"]
+    return answer
+''')
+    (tmp_path / "config.yaml").write_text("""
+runs:
+  name: mixed
+  phases:
+    p:
+      run_time: 2s
+      scenarios:
+        s:
+          request_file: [shop.yaml, steps.py]
+          data: {file: users.csv, order: unique}
+          on_start: [login]
+          requests: [pick, item]
+          iterate_through_requests: true
+          min_concurrency: 4
+          max_concurrency: 4
+          wait_time: 50ms
+""")
+    checked = run_gradual(tmp_path / "config.yaml", target=target, extra_args=["--workers", "2"], timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    seen = shop(target)
+    assert seen["logins"] == {f"u{i:02d}": 1 for i in range(4)}, seen
+    assert seen["rejected"] == {}
+    counts = checked.counts()
+    assert counts["pick"] > 0 and counts["item"] > 0
+    assert totals(checked)[1] == 0
+    server = target.counts()["requests"]
+    assert server["GET /shop/items"] == counts["pick"]
+    assert sum(v for k, v in server.items() if k.startswith("GET /shop/items/")) == counts["item"]
+    assert len([k for k in server if k.startswith("GET /shop/items/")]) > 1  # the ids the Python step chose
+
+
+def test_mixed_request_files_with_one_name_twice_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("requests:\n  login:\n    url: http://127.0.0.1:9/login\n")
+    (tmp_path / "b.yaml").write_text("requests:\n  login:\n    url: http://127.0.0.1:9/other\n")
+    (tmp_path / "config.yaml").write_text("""runs:
+  name: twice
+  phases:
+    p:
+      run_time: 1s
+      scenarios:
+        s:
+          request_file: [a.yaml, b.yaml]
+          requests: [login]
+          min_concurrency: 1
+          max_concurrency: 1
+""")
+    done = subprocess.run([sys.executable, "-m", "gradual", "validate", "config.yaml"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("error: config.yaml:8: runs.phases.p.scenarios.s.request_file[1]: request 'login' is also defined "
+            "in a.yaml") in done.stderr
 
 
 def test_cookies_false_sends_no_cookie(tmp_path: Path, target: TargetProcess) -> None:

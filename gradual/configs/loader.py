@@ -375,41 +375,13 @@ def _scenario(
     wait_time = parse_wait_time(check, scen, path)
     run_once = check.boolean(scen, "run_once", f"{path}.run_once")
 
-    # Which requests, from which file.
-    request_file: Path | None = None
-    request_file_base: str | None = None
+    # Which requests, from which file(s).
     pool = shared
     pool_key = shared_name or "--request-config"
+    sources: list[tuple[Path, str]] = []
     if "request_file" in scen:
-        rel = check.string(scen, "request_file", f"{path}.request_file", required=True)
-        if rel:
-            tried = request_file_candidates(config, rel, cwd)
-            found = next(((p, b) for p, b in tried if file_problem(p) != "file not found"), None)
-            request_file = found[0] if found else tried[0][0]
-            if request_file.suffix.lower() not in (".py", ".yaml", ".yml"):
-                check.error(f"{path}.request_file",
-                            f"unsupported request file type {request_file.name!r} (use .py, .yaml or .yml)",
-                            line_of(scen, "request_file"))
-                pool = None
-            elif found is None:
-                places = " and ".join(f"{shown_path(display_path(p))} ({BASES[b]})" for p, b in tried)
-                check.error(f"{path}.request_file", f"file not found: {shown_path(rel)} (tried {places})",
-                            line_of(scen, "request_file"))
-                pool = None
-            elif (problem := file_problem(request_file)) is not None:
-                where = f"{shown_path(rel)} (resolved to {shown_path(request_file)})"
-                check.error(f"{path}.request_file", f"{problem}: {where}", line_of(scen, "request_file"))
-                pool = None
-            else:
-                request_file_base = found[1]
-                files.append(request_file)
-                pool = _load_requests(check, request_file, f"{path}.request_file",
-                                      line_of(scen, "request_file"))
-                files.extend(helper_files(request_file))  # shipped to workers with the request file
-                files.extend(request_data_files(pool or {}))  # CA files, read on the workers too
-                pool_key = str(rel)
-        else:
-            pool = None
+        pool, pool_key, sources = _request_files(check, scen, path, config, cwd, files)
+    request_file, request_file_base = sources[0] if sources else (None, None)
     requests: list[RequestConfig] = []
     raw = scen.get("requests")
     line = line_of(scen, "requests")
@@ -466,6 +438,7 @@ def _scenario(
         iterate_through_requests=iterate,
         run_once=run_once,
         request_file=request_file,
+        request_files=tuple(sources),
         wait_time=wait_time,
         request_file_base=request_file_base,
         data=data[0] if data is not None else None,
@@ -474,6 +447,76 @@ def _scenario(
         vars=tuple(sorted(defaults.items())),
         **_open_fields(open_model),
     )
+
+
+def _request_files(
+    check: Checker, scen: dict, path: str, config: Path, cwd: Path, files: list[Path],
+) -> tuple[dict[str, RequestConfig] | None, str, list[tuple[Path, str]]]:
+    """``request_file``: one file, or a list of them whose requests make one pool (a journey of YAML
+    steps and Python functions: ``[shop.yaml, checkout.py]``; a name in two files is an error).
+    Answers the pool (None after an error), the name errors call it, and each file with where it was found."""
+    raw = scen.get("request_file")
+    key, line = f"{path}.request_file", line_of(scen, "request_file")
+    if isinstance(raw, list):
+        if not raw:
+            check.error(key, "expected a file name or a list of them, found an empty list", line)
+            return None, "request_file", []
+        names = [(item, f"{key}[{i}]", line_of(raw, i)) for i, item in enumerate(raw)]
+    else:
+        rel = check.string(scen, "request_file", key, required=True)
+        if not rel:
+            return None, str(raw), []
+        names = [(rel, key, line)]
+    pool: dict[str, RequestConfig] = {}
+    owner: dict[str, str] = {}
+    sources: list[tuple[Path, str]] = []
+    failed = False
+    for item, ikey, iline in names:
+        if not isinstance(item, str) or not item:
+            check.error(ikey, f"expected a file name, found {type_name(item)}", iline)
+            failed = True
+            continue
+        found = _request_file(check, item, ikey, iline, config, cwd)
+        if found is None:
+            failed = True
+            continue
+        request_file, base = found
+        sources.append(found)
+        files.append(request_file)
+        part = _load_requests(check, request_file, ikey, iline)
+        files.extend(helper_files(request_file))  # shipped to workers with the request file
+        files.extend(request_data_files(part or {}))  # CA files, read on the workers too
+        if part is None:
+            failed = True
+            continue
+        for name, req in part.items():
+            if name in owner:
+                check.error(ikey, f"request {name!r} is also defined in {owner[name]}: a scenario's request "
+                            "names must be unique across its request files", iline)
+                failed = True
+            owner.setdefault(name, item)
+            pool.setdefault(name, req)
+    pool_key = ", ".join(str(item) for item, _, _ in names)
+    return (None if failed else pool), pool_key, sources
+
+
+def _request_file(check: Checker, rel: str, key: str, line: int | None, config: Path,
+                  cwd: Path) -> tuple[Path, str] | None:
+    """Where one request file is: next to the config, then in the working directory; None after an error."""
+    tried = request_file_candidates(config, rel, cwd)
+    found = next(((p, b) for p, b in tried if file_problem(p) != "file not found"), None)
+    request_file = found[0] if found else tried[0][0]
+    if request_file.suffix.lower() not in (".py", ".yaml", ".yml"):
+        check.error(key, f"unsupported request file type {request_file.name!r} (use .py, .yaml or .yml)", line)
+        return None
+    if found is None:
+        places = " and ".join(f"{shown_path(display_path(p))} ({BASES[b]})" for p, b in tried)
+        check.error(key, f"file not found: {shown_path(rel)} (tried {places})", line)
+        return None
+    if (problem := file_problem(request_file)) is not None:
+        check.error(key, f"{problem}: {shown_path(rel)} (resolved to {shown_path(request_file)})", line)
+        return None
+    return found
 
 
 def _on_start(check: Checker, scen: dict, path: str, pool: dict[str, RequestConfig] | None,

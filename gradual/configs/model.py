@@ -108,6 +108,9 @@ class ScenarioConfig:
     def model(self) -> str:
         return "open" if self.open else "closed"
     request_file_base: str | None = None  # "config" (found next to the config) or "cwd" (the working directory)
+    # Every request file with where it was found, request_file the first: a list mixes YAML steps and
+    # Python functions in one pool.
+    request_files: tuple[tuple[Path, str], ...] = ()
     data: Any = None  # journeys.data.DataSpec: rows for the users (row.<column>, ctx.row)
     on_start: tuple[RequestConfig, ...] = ()  # setup steps each user runs once before its loop
     cookies: bool = True  # a cookie jar per user for its HTTP requests

@@ -66,11 +66,17 @@ class UserContext:
 
     @property
     def session(self) -> Any:
-        """A keep-alive ``requests.Session`` owned by this user (created on first use)."""
+        """A keep-alive ``requests.Session`` owned by this user (created on first use). With the
+        scenario's cookie jar on (the default), its cookies are the jar the YAML steps use."""
         if self._session is None:
-            import requests
+            if self.cookies is not None:
+                from .session import JourneySession
 
-            self._session = requests.Session()
+                self._session = JourneySession(self.cookies)
+            else:
+                import requests
+
+                self._session = requests.Session()
         return self._session
 
     def http_client(self, key: Hashable, connect: Callable[[], Any]) -> Any:

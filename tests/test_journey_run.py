@@ -21,6 +21,13 @@ from support.target import REPO_ROOT, TargetProcess
 from gradual.configs import load
 
 EXAMPLE = REPO_ROOT / "examples" / "journey"
+# The shop login of a row's user, its token kept as {{ token }} (its session cookie goes to the jar).
+LOGIN = """  login:
+    url: "${GRADUAL_TARGET}/shop/login"
+    method: POST
+    json: {username: "{{ row.username }}", password: "{{ row.password }}"}
+    extract: {token: {json: access_token}}
+"""
 
 
 def shop(target: TargetProcess) -> dict[str, Any]:
@@ -78,12 +85,7 @@ def test_one_journey_mixes_yaml_steps_and_python_functions(tmp_path: Path, targe
     write_users(tmp_path / "users.csv", 4)
     (tmp_path / "shop.yaml").write_text("""
 requests:
-  login:
-    url: "${GRADUAL_TARGET}/shop/login"
-    method: POST
-    json: {username: "{{ row.username }}", password: "{{ row.password }}"}
-    extract: {token: {json: access_token}}
-  item:
+""" + LOGIN + """  item:
     url: "${GRADUAL_TARGET}/shop/items/{{ item_id }}"
     auth: "Bearer {{ token }}"
     expect: {json: {id: {exists: true}}}
@@ -169,12 +171,7 @@ def test_failed_checks_extractions_and_templates(tmp_path: Path, target: TargetP
     write_users(tmp_path / "users.csv", 1)
     (tmp_path / "requests.yaml").write_text("""
 requests:
-  login:
-    url: "${GRADUAL_TARGET}/shop/login"
-    method: POST
-    json: {username: "{{ row.username }}", password: "{{ row.password }}"}
-    extract: {token: {json: access_token}}
-  wrong_body:
+""" + LOGIN + """  wrong_body:
     url: "${GRADUAL_TARGET}/shop/items"
     auth: "Bearer {{ token }}"
     expect: {body_contains: "caviar"}

@@ -132,10 +132,9 @@ def _execute(run: RunConfig, workers: int, targets: dict[str, Path], records: st
              max_error_rate: float = 1.0) -> Summary:
     from .master.controller import Controller
     from .master.link import LinkError
-    from .plugins.runtime import controller_environment, finish_run
+    from .plugins.runtime import controller_environment
     from .reports.csv import CsvReporter
     from .reports.render import write_reports
-    from .reports.summary import build_summary
 
     with ExitStack() as stack:
         if workers == 0:
@@ -170,14 +169,7 @@ def _execute(run: RunConfig, workers: int, targets: dict[str, Path], records: st
             link.close(EXIT_ABORTED)
             env.close()
             raise
-        result.max_error_rate = max_error_rate
-        code = result.exit_code()
-        link.close(code)
-        result.workers = link.workers()
-        summary = build_summary(result, code)
-        if controller.records is not None:
-            summary["records"] = controller.records.close()
-        finish_run(env, result, summary, code)
+        summary, _ = controller.conclude(result, env, max_error_rate)  # the code is in the summary
     write_reports(summary, targets)
     return Summary(summary)
 

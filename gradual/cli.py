@@ -534,7 +534,6 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     """Run, then write the summary and reports; the dashboard's pages get them before the API stops."""
     from .master.link import LinkError
     from .reports.render import reports_line, write_reports
-    from .reports.summary import build_summary
 
     try:
         result = controller.execute()
@@ -546,14 +545,7 @@ def _finish(controller: Any, link: Any, env: Any, api: Any, targets: dict[str, P
     finally:
         handler.cancel()
         term.cancel()
-    result.max_error_rate = max_error_rate
-    code = result.exit_code()
-    link.close(code)
-    result.workers = link.workers()
-    summary = build_summary(result, code)
-    if controller.records is not None:
-        summary["records"] = controller.records.close()
-    code = _quitting(env, result, summary, code)
+    summary, code = controller.conclude(result, env, max_error_rate)
     written = write_reports(summary, targets)
     console.final(summary)
     line = reports_line(written, shutil.get_terminal_size().columns if sys.stdout.isatty() else None)
@@ -578,12 +570,6 @@ def _plugins(run: RunConfig, link: Any, controller: Any, api: Any) -> Any:
         print(f"error: {fatal}: the run is aborted", file=sys.stderr)
         return None
     return env
-
-
-def _quitting(env: Any, result: Any, summary: dict[str, Any], code: int) -> int:
-    from .plugins.runtime import finish_run
-
-    return finish_run(env, result, summary, code)
 
 
 def _report_targets(args: argparse.Namespace) -> dict[str, Path]:

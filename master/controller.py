@@ -18,6 +18,8 @@ import gevent
 from gradual import events as event_hooks
 from gradual import plan
 from gradual.configs.model import PhaseConfig, RunConfig, ScenarioConfig
+from gradual.plugins.runtime import finish_run
+from gradual.reports.summary import build_summary
 from gradual.runners.open_pool import MAX_LATENESS_S
 from gradual.stats import RunStats
 from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all
@@ -182,6 +184,19 @@ class Controller:
         )
         self._fire(event_hooks.test_stop, run=self.run, result=result, stats=self.stats)
         return result
+
+    def conclude(self, result: RunResult, env: Any, max_error_rate: float = 1.0) -> tuple[dict[str, Any], int]:
+        """A finished run's last steps, the same for ``gradual run`` and ``gradual.run()``: its exit code, the
+        link closed with it, the summary (with the --records file's count), then the plugins' quitting, whose
+        listeners may change the code. Returns the summary and the exit code the process ends with."""
+        result.max_error_rate = max_error_rate
+        code = result.exit_code()
+        self.link.close(code)
+        result.workers = self.link.workers()
+        summary = build_summary(result, code)
+        if self.records is not None:
+            summary["records"] = self.records.close()
+        return summary, finish_run(env, result, summary, code)
 
     def _start_link(self) -> None:
         """Wait until the link is ready (its workers joined), or a Ctrl-C: then the run has no phase to run."""

@@ -9,15 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
+def _weighed(weights: Sequence[tuple[str, float]]) -> tuple[list[tuple[str, float]], float]:
+    """``weights`` with a negative one as 0, and their sum; every worker weighs 1 when none weighs more than 0."""
+    positive = [(wid, w if w > 0 else 0.0) for wid, w in weights]
+    weight_sum = sum(w for _, w in positive)
+    if weight_sum <= 0:
+        return [(wid, 1.0) for wid, _ in weights], float(len(weights))
+    return positive, weight_sum
+
+
 def split(total: int, weights: Sequence[tuple[str, float]]) -> dict[str, int]:
     """Shares of ``total`` users for ``[(worker_id, weight), ...]``; they add up to ``total``."""
     if not weights:
         return {}
-    positive = [(wid, w if w > 0 else 0.0) for wid, w in weights]
-    weight_sum = sum(w for _, w in positive)
-    if weight_sum <= 0:
-        positive = [(wid, 1.0) for wid, _ in weights]
-        weight_sum = float(len(weights))
+    positive, weight_sum = _weighed(weights)
     exact = [(wid, total * w / weight_sum) for wid, w in positive]
     shares = {wid: int(x) for wid, x in exact}
     left = total - sum(shares.values())
@@ -36,11 +41,7 @@ def split_rate(rate: float, weights: Sequence[tuple[str, float]]) -> dict[str, t
     """
     if not weights:
         return {}
-    positive = [(wid, w if w > 0 else 0.0) for wid, w in weights]
-    weight_sum = sum(w for _, w in positive)
-    if weight_sum <= 0:
-        positive = [(wid, 1.0) for wid, _ in weights]
-        weight_sum = float(len(weights))
+    positive, weight_sum = _weighed(weights)
     out: dict[str, tuple[float, float]] = {}
     before = 0.0
     for wid, w in positive:

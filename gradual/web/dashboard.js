@@ -12,20 +12,11 @@
   // -- layout ------------------------------------------------------------------------------------
   var planBox = G.section(root, "plan", "Plan");
   var chartsBox = G.section(root, "charts", "Over time");
-  var bar = G.html("div", "viewbar", null, chartsBox), label = G.html("label", "", "Show ", bar);
-  var selector = new G.Selector(G.html("select", "view", null, label), function (v) { view = v; drawCharts(); });
-  var grid = G.html("div", "grid2", null, chartsBox), charts = [];
-  [["users", "Users", "running users per scenario; the total in black"],
-   ["rps", "Requests/s", "completed requests per second; failures/s in red"],
-   ["latency", "Latency (ms)", "p50 dotted · p95 dashed · p99 solid, per second"]].forEach(function (c) {
-    var fig = G.html("figure", "chart", null, grid);
-    fig.setAttribute("data-chart", c[0]);
-    var cap = G.html("figcaption", "", null, fig);
-    G.html("b", "", c[1], cap);
-    G.html("span", "hint", c[2], cap);
-    G.html("div", "plot", null, fig);
-    charts.push(new G.TimeChart(fig));
-  });
+  var selector = G.viewBar(chartsBox, function (v) { view = v; drawCharts(); });
+  var charts = G.timeCharts(G.html("div", "grid2", null, chartsBox),
+                            ["running users per scenario; the total in black",
+                             "completed requests per second; failures/s in red",
+                             "p50 dotted · p95 dashed · p99 solid, per second"]);
   var tableBox = G.section(root, "requests", "Requests");
   var tableInner = G.html("div", "", null, tableBox);
   var thresholdsBox = G.html("div", "", null, G.section(root, "thresholds", "Thresholds"));

@@ -620,10 +620,34 @@
   }
   function empty(parent, text) { html("p", "empty", text, parent); }
 
+  // -- the charts' setup, the same on every page -------------------------------------------------
+  // The "Show [view]" bar above a page's charts: a Selector that calls onChange(view).
+  function viewBar(parent, onChange) {
+    var bar = html("div", "viewbar", null, parent), label = html("label", "", "Show ", bar);
+    return new Selector(html("select", "view", null, label), onChange);
+  }
+  // A chart's figure: its caption (title, hint) above the box the chart draws in.
+  function chartFigure(parent, name, title, hint) {
+    var fig = html("figure", "chart", null, parent);
+    fig.setAttribute("data-chart", name);
+    var cap = html("figcaption", "", null, fig);
+    html("b", "", title, cap);
+    html("span", "hint", hint, cap);
+    html("div", "plot", null, fig);
+    return fig;
+  }
+  // The charts over time, a TimeChart each: users, requests/s, latency; hints: their captions' hints.
+  function timeCharts(parent, hints) {
+    return [["users", "Users"], ["rps", "Requests/s"], ["latency", "Latency (ms)"]].map(function (c, i) {
+      return new TimeChart(chartFigure(parent, c[0], c[1], hints[i]));
+    });
+  }
+
   window.Gradual = {
     IDX: IDX, TimeChart: TimeChart, DistChart: DistChart, Selector: Selector, html: html, clear: clear,
     fmt: fmt, count: count, rate: rate, ms: ms, bytes: bytes, secs: secs, pct: pct, when: when, isNum: isNum,
     requestTable: requestTable, thresholdsTable: thresholdsTable, errorsTable: errorsTable,
-    workersTable: workersTable, planList: planList, section: section, empty: empty, labelsOf: labelsOf
+    workersTable: workersTable, planList: planList, section: section, empty: empty, labelsOf: labelsOf,
+    viewBar: viewBar, chartFigure: chartFigure, timeCharts: timeCharts
   };
 })();

@@ -38,31 +38,16 @@
   var charts = [], dist = null;
   function overTime() {
     var s = G.section(root, "charts", "Over time");
-    var bar = G.html("div", "viewbar", null, s), label = G.html("label", "", "Show ", bar);
-    var select = G.html("select", "view", null, label);
-    var selector = new G.Selector(select, function (view) {
+    var selector = G.viewBar(s, function (view) {
       charts.forEach(function (c) { c.set(data.chart, view); });
       dist.set(data.dist, view);
     });
     selector.update(data.requests);
-    [["users", "Users", "Running users per scenario; the total in black"],
-     ["rps", "Requests/s", "Completed requests per second; failures/s in red"],
-     ["latency", "Latency (ms)", "p50 dotted · p95 dashed · p99 solid"]].forEach(function (c) {
-      var fig = G.html("figure", "chart", null, s);
-      fig.setAttribute("data-chart", c[0]);
-      var cap = G.html("figcaption", "", null, fig);
-      G.html("b", "", c[1], cap);
-      G.html("span", "hint", c[2], cap);
-      G.html("div", "plot", null, fig);
-      charts.push(new G.TimeChart(fig));
-    });
-    var fig = G.html("figure", "chart", null, s);
-    fig.setAttribute("data-chart", "histogram");
-    var cap = G.html("figcaption", "", null, fig);
-    G.html("b", "", "Latency distribution", cap);
-    G.html("span", "hint", "share of each series' requests per latency bucket; all requests in grey", cap);
-    G.html("div", "plot", null, fig);
-    dist = new G.DistChart(fig);
+    charts = G.timeCharts(s, ["Running users per scenario; the total in black",
+                              "Completed requests per second; failures/s in red",
+                              "p50 dotted · p95 dashed · p99 solid"]);
+    dist = new G.DistChart(G.chartFigure(s, "histogram", "Latency distribution",
+                                         "share of each series' requests per latency bucket; all requests in grey"));
     charts.forEach(function (c) { c.set(data.chart); });
     dist.set(data.dist);
   }

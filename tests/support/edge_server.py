@@ -27,64 +27,28 @@ Paths (the answer each gives):
 from __future__ import annotations
 
 import socket
-import socketserver
 import ssl
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+
+from support.threaded_server import ThreadedServer
 
 BIG_BYTES = 10 * 1024 * 1024
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
 
 
-class EdgeServer:
+class EdgeServer(ThreadedServer):
     def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(host, tls)
         self.counts: Counter[str] = Counter()
         self.connections = 0
-        self.tls_failures = 0  # handshakes that failed (a client that did not trust the certificate)
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                sock = self.request
-                if tls is not None:
-                    try:
-                        sock = tls.wrap_socket(sock, server_side=True)
-                    except (ssl.SSLError, OSError):
-                        with outer._lock:
-                            outer.tls_failures += 1
-                        return
-                outer._serve(sock)
-
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-
-        class Server(socketserver.ThreadingTCPServer):
-            address_family = family
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self._server = Server((host, 0), Handler)
-        self.port = self._server.server_address[1]
-        self.host = host
         self.scheme = "https" if tls is not None else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
-
-    def start(self) -> EdgeServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def total(self) -> int:
         with self._lock:
@@ -122,11 +86,8 @@ class EdgeServer:
                     return
                 if keep is IDLE_CLOSE:
                     sock.settimeout(IDLE_CLOSE_S)  # the next request must come soon, or the server hangs up
-        except OSError:
-            return
         finally:
             reader.close()
-            sock.close()
 
 
 IDLE_CLOSE = 2  # an answer's "keep the connection, but close it once idle for IDLE_CLOSE_S"

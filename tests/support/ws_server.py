@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
-import socketserver
 import ssl
 import struct
-import threading
+
+from support.threaded_server import ThreadedServer
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -41,53 +41,19 @@ def _frame(opcode: int, payload: bytes) -> bytes:
     return head + payload
 
 
-class WsServer:
+class WsServer(ThreadedServer):
     def __init__(self, close_after: int | None = None, mode: str = "close",
                  tls: ssl.SSLContext | None = None) -> None:
+        super().__init__("127.0.0.1", tls)
         self.close_after = close_after
         self.mode = mode
         self.messages = 0
         self.handshakes = 0
         self.client_closes = 0
-        self._lock = threading.Lock()
-        outer = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                sock = self.request
-                if tls is not None:
-                    try:
-                        sock = tls.wrap_socket(sock, server_side=True)
-                    except (ssl.SSLError, OSError):
-                        return
-                try:
-                    outer._serve(sock)
-                except (ConnectionError, OSError):
-                    pass
-                finally:
-                    sock.close()
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
         self.scheme = "wss" if tls is not None else "ws"
 
     def url(self, host: str = "127.0.0.1") -> str:
         return f"{self.scheme}://{host}:{self.port}/ws"
-
-    def start(self) -> WsServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
     def _serve(self, sock: socket.socket) -> None:
         head = b""

@@ -108,15 +108,11 @@
     var last = null;
     tot.forEach(function (s) { if (s.points.length) { var p = s.points[s.points.length - 1]; if (!last || p[0] > last[0]) last = p; } });
     var lat = total.latency_ms || {};
-    [["Users", G.count(users), "running now"], ["Req/s", last ? G.rate(last[RPS_AT]) : "–", "last complete second"],
-     ["Requests", G.count(total.count), G.count(total.interrupted) + " interrupted"],
-     ["Failures", G.count(total.failures), total.count ? (total.failures / total.count * 100).toFixed(2) + "%" : "", total.failures > 0],
-     ["p50", G.ms(lat.p50), "ms, whole run"], ["p95", G.ms(lat.p95), "ms"], ["p99", G.ms(lat.p99), "ms"]].forEach(function (c) {
-      var card = G.html("div", "card" + (c[3] ? " bad" : ""), null, box);
-      G.html("div", "label", c[0], card);
-      G.html("div", "value", c[1], card);
-      G.html("div", "sub", c[2], card);
-    });
+    G.cards(box, [
+      ["Users", G.count(users), "running now"], ["Req/s", last ? G.rate(last[RPS_AT]) : "–", "last complete second"],
+      ["Requests", G.count(total.count), G.count(total.interrupted) + " interrupted"],
+      ["Failures", G.count(total.failures), total.count ? (total.failures / total.count * 100).toFixed(2) + "%" : "", total.failures > 0],
+      ["p50", G.ms(lat.p50), "ms, whole run"], ["p95", G.ms(lat.p95), "ms"], ["p99", G.ms(lat.p99), "ms"]]);
   }
   function drawTables() {
     G.clear(tableInner);

@@ -620,6 +620,16 @@
   }
   function empty(parent, text) { html("p", "empty", text, parent); }
 
+  // The headline cards: [label, value, sub, bad] each, bad marking a card red.
+  function cards(parent, items) {
+    items.forEach(function (c) {
+      var card = html("div", "card" + (c[3] ? " bad" : ""), null, parent);
+      html("div", "label", c[0], card);
+      html("div", "value", c[1], card);
+      html("div", "sub", c[2], card);
+    });
+  }
+
   // -- the charts' setup, the same on every page -------------------------------------------------
   // The "Show [view]" bar above a page's charts: a Selector that calls onChange(view).
   function viewBar(parent, onChange) {
@@ -648,6 +658,6 @@
     fmt: fmt, count: count, rate: rate, ms: ms, bytes: bytes, secs: secs, pct: pct, when: when, isNum: isNum,
     requestTable: requestTable, thresholdsTable: thresholdsTable, errorsTable: errorsTable,
     workersTable: workersTable, planList: planList, section: section, empty: empty, labelsOf: labelsOf,
-    viewBar: viewBar, chartFigure: chartFigure, timeCharts: timeCharts
+    cards: cards, viewBar: viewBar, chartFigure: chartFigure, timeCharts: timeCharts
   };
 })();

@@ -8,17 +8,13 @@
   function cards() {
     var t = data.totals, box = document.getElementById("cards"), lat = t.count ? (t.latency_ms || {}) : {};
     var share = t.count ? (t.failures / t.count * 100).toFixed(2) + "% of requests" : "no requests";
-    [["Requests", G.count(t.count), G.count(t.interrupted) + " interrupted"],
-     ["Failures", G.count(t.failures), share, t.failures > 0],
-     ["Throughput", G.rate(t.rps), "req/s over the phases"],
-     ["Data", G.bytes(t.bytes), "received"],
-     ["Mean", G.ms(lat.mean), "ms"], ["p50", G.ms(lat.p50), "ms"], ["p95", G.ms(lat.p95), "ms"],
-     ["p99", G.ms(lat.p99), "ms"], ["Max", G.ms(lat.max), "ms"]].forEach(function (c) {
-      var card = G.html("div", "card" + (c[3] ? " bad" : ""), null, box);
-      G.html("div", "label", c[0], card);
-      G.html("div", "value", c[1], card);
-      G.html("div", "sub", c[2], card);
-    });
+    G.cards(box, [
+      ["Requests", G.count(t.count), G.count(t.interrupted) + " interrupted"],
+      ["Failures", G.count(t.failures), share, t.failures > 0],
+      ["Throughput", G.rate(t.rps), "req/s over the phases"],
+      ["Data", G.bytes(t.bytes), "received"],
+      ["Mean", G.ms(lat.mean), "ms"], ["p50", G.ms(lat.p50), "ms"], ["p95", G.ms(lat.p95), "ms"],
+      ["p99", G.ms(lat.p99), "ms"], ["Max", G.ms(lat.max), "ms"]]);
     var hosts = document.getElementById("hosts");
     if (data.run.hosts.length) hosts.textContent = "target " + data.run.hosts.join(", ");
   }

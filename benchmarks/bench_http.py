@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -344,6 +345,12 @@ def bench_gradual(url: str, users: int, seconds: float, core: int | None, workdi
                 "min_concurrency": users, "max_concurrency": users}
     config = {"runs": {"name": "bench_http", "stop_timeout": 2,
                        "phases": {"load": {"run_time": seconds, "scenarios": {"get_loop": scenario}}}}}
+    return run_gradual(folder, config, url, seconds, core, workers)
+
+
+def run_gradual(folder: Path, config: dict[str, Any], url: str, seconds: float, core: int | None,
+                workers: int = 0) -> Measured:
+    """``gradual run`` of ``config`` in ``folder`` (its one request's figures), checked against nginx's count."""
     (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     cmd = [sys.executable, "-m", "gradual", "run", "config.yaml", "--quiet", "--json", "summary.json"]
     if workers:
@@ -377,22 +384,7 @@ def bench_gradual_templated(url: str, users: int, seconds: float, core: int | No
                 "min_concurrency": users, "max_concurrency": users}
     config = {"runs": {"name": "bench_http templated", "stop_timeout": 2,
                        "phases": {"load": {"run_time": seconds, "scenarios": {"item_loop": scenario}}}}}
-    (folder / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    cmd = [sys.executable, "-m", "gradual", "run", "config.yaml", "--quiet", "--json", "summary.json"]
-    before = nginx_count(url)
-    done, cpu = run_bounded(cmd, core, seconds, folder)
-    after = nginx_count(url)
-    if done.returncode != 0:
-        raise RuntimeError(f"gradual run exited {done.returncode}: {done.stderr.strip()[-500:]}")
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    [req] = summary["phases"][0]["scenarios"][0]["requests"]
-    if req["failures"]:
-        raise RuntimeError(f"gradual saw {req['failures']} failures: {req['errors']}")
-    if before is not None and after is not None:
-        seen = after - before - 1
-        print(f"          nginx answered {seen} requests, gradual counted {req['count']}: "
-              f"{'equal' if seen == req['count'] else 'DIFFERENT'}")
-    return Measured(float(req["rps"]), req["count"], cpu)
+    return run_gradual(folder, config, url, seconds, core)
 
 
 def bench_loop(script: str, url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:

@@ -8,7 +8,9 @@ different cores, and report requests/s:
   (a) gradual   `gradual run` of a one-scenario config, requests/s read from its --json summary; nginx's own
                 request counter (stub_status) is read before and after, and must equal gradual's count
   (a') templated the same with a templated request: three {{ }} substitutions (path, query, header) filled in
-                per iteration and a JSON check (expect: json) of every answer; compared with (a) in the same run
+                per iteration and a JSON check (expect: json) of every answer, against /items/...; compared in
+                the same run with its static twin (`static`: the same route, answer and header, values written
+                out, no check)
   (b) httptools N greenlets, each sending prebuilt request bytes on its own gevent socket and parsing the answer
                 with httptools: what any gevent+httptools client can reach on this core (the ceiling)
   (c) ghc       N greenlets, each looping on its own geventhttpclient.HTTPClient (if geventhttpclient is installed)
@@ -73,7 +75,7 @@ http {{
     server {{
         listen {host}:{port};
         location / {{ return 200 "ok"; }}
-        # the templated request's target (bench_gradual_templated): a small JSON answer to check
+        # the templated request's target and its static twin's (bench_gradual_items): a small JSON answer
         location /items/ {{ default_type application/json; return 200 '{{"method":"GET","ok":true}}'; }}
         # nginx's own count of the requests it answered (each read of it is one more)
         location = /__status {{ stub_status; }}
@@ -371,20 +373,32 @@ def run_gradual(folder: Path, config: dict[str, Any], url: str, seconds: float, 
     return Measured(float(req["rps"]), req["count"], cpu)
 
 
-def bench_gradual_templated(url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
-    """gradual with a templated request beside the static one: three substitutions (two in the path and query,
-    one in a header) filled in per iteration, and a JSON check of each answer (the demo target and the nginx
-    config both answer /items/... with {"method": "GET", ...})."""
-    folder = workdir / "gradual-templated"
+def bench_gradual_items(url: str, users: int, seconds: float, core: int | None, workdir: Path,
+                        templated: bool = True) -> Measured:
+    """gradual against /items/..., which nginx (and the demo target) answer with {"method": "GET", ...}.
+
+    ``templated``: three substitutions (two in the path and query, one in a header) filled in per iteration,
+    and a JSON check of each answer. Otherwise its static twin: the same route, answer and header, with the
+    values written out and no check; templated/static is the cost of the templates and the check alone.
+    """
+    folder = workdir / ("gradual-templated" if templated else "gradual-static")
     folder.mkdir()
-    request = {"url": url.rstrip("/") + "/items/{{ user }}?i={{ iteration }}",
-               "headers": {"X-Scenario": "{{ scenario }}"}, "expect": {"json": {"method": "GET"}}}
+    base = url.rstrip("/")
+    if templated:
+        request = {"url": base + "/items/{{ user }}?i={{ iteration }}",
+                   "headers": {"X-Scenario": "{{ scenario }}"}, "expect": {"json": {"method": "GET"}}}
+    else:
+        request = {"url": base + "/items/7?i=1234", "headers": {"X-Scenario": "item_loop"}}
     (folder / "requests.yaml").write_text(yaml.safe_dump({"requests": {"item": request}}), encoding="utf-8")
     scenario = {"requests": ["item"], "request_file": "requests.yaml",
                 "min_concurrency": users, "max_concurrency": users}
-    config = {"runs": {"name": "bench_http templated", "stop_timeout": 2,
+    config = {"runs": {"name": "bench_http items", "stop_timeout": 2,
                        "phases": {"load": {"run_time": seconds, "scenarios": {"item_loop": scenario}}}}}
     return run_gradual(folder, config, url, seconds, core)
+
+
+def bench_gradual_static(url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
+    return bench_gradual_items(url, users, seconds, core, workdir, templated=False)
 
 
 def bench_loop(script: str, url: str, users: int, seconds: float, core: int | None, workdir: Path) -> Measured:
@@ -487,7 +501,8 @@ def main() -> int:  # noqa: C901 - one linear script
         with server as url:
             print(f"url: {url}")
             runs: list[tuple[str, Callable[..., Measured]]] = [("gradual", bench_gradual),
-                                                           ("templated", bench_gradual_templated),
+                                                           ("static", bench_gradual_static),
+                                                           ("templated", bench_gradual_items),
                                                            ("httptools", bench_httptools)]
             if importable("geventhttpclient"):
                 runs.append(("ghc", bench_ghc))
@@ -546,12 +561,13 @@ def main() -> int:  # noqa: C901 - one linear script
     # Per CPU-second is the figure to compare on a shared machine: requests/s follows whatever else runs.
     if "gradual" not in rps:
         return 1
-    if "templated" in rps:
-        steady_t = f", {loop['templated'] / loop['gradual']:.2f} in the steady loop" if "templated" in loop and \
-            "gradual" in loop else ""
-        print(f"templated/static: {rps['templated'] / rps['gradual']:.2f} requests/s, "
-              f"{per_cpu['templated'] / per_cpu['gradual']:.2f} per CPU-second{steady_t} (goal >= 0.85; three "
-              "substitutions and a JSON check per request)")
+    if "templated" in rps and "static" in rps:
+        steady_t = f", {loop['templated'] / loop['static']:.2f} in the steady loop" if "templated" in loop and \
+            "static" in loop else ""
+        print(f"templated/static: {rps['templated'] / rps['static']:.2f} requests/s, "
+              f"{per_cpu['templated'] / per_cpu['static']:.2f} per CPU-second{steady_t} (goal >= 0.85; three "
+              "substitutions and a JSON check per request, against the same request written out, same route "
+              "and answer)")
     for other in ("locust", "ghc", "httptools"):
         if other in rps:
             steady_ratio = f", {loop['gradual'] / loop[other]:.2f} in the steady loop" if other in loop and \

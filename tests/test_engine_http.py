@@ -21,6 +21,8 @@ from support.gradual_run import HTTP_BASE, run_gradual, server_counts, write_run
 from support.target import TargetProcess
 
 from gradual.configs.model import HTTP, AuthConfig, RequestConfig
+from gradual.configs.requests import load_request_yaml
+from gradual.journeys.cookies import CookieJar
 from gradual.runners import HttpRunner, UserContext
 from gradual.runners.auth import MissingCredentials
 
@@ -38,7 +40,9 @@ class Seen:
 class RecordingServer:
     """Answers every request with 200 "ok" on keep-alive connections and keeps what it received.
 
-    A path starting with /drop is read and recorded, then the connection is closed without an answer.
+    A path starting with /drop is read and recorded, then the connection is closed without an answer; one
+    starting with /json is answered {"method": <the request's method>, "ok": true} (/json-spaced: with
+    whitespace around it).
     """
 
     seen: list[Seen] = field(default_factory=list)
@@ -68,6 +72,13 @@ class RecordingServer:
                 self.seen.append(Seen(method, target, headers, body, index))
                 if target.startswith("/drop"):
                     return  # read the request, then hang up without an answer
+                if target.startswith("/json"):  # a JSON answer naming the method, as bench_http's nginx gives
+                    doc = json.dumps({"method": method, "ok": True}).encode()
+                    if target.startswith("/json-spaced"):
+                        doc = b" " + doc + b"\n"
+                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                                 b"\r\n%s" % (len(doc), doc))
+                    continue
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
         finally:
             reader.close()
@@ -205,3 +216,69 @@ def test_bearer_auth_end_to_end_is_accepted_by_the_target(target: TargetProcess,
     assert anonymous["status_codes"] == {"401": anonymous["count"]}
     assert run.errors("without_token") == {"http": anonymous["count"]}
     assert server_counts(target) == {"GET /account": signed["count"], "GET /account/public": anonymous["count"]}
+
+
+def _yaml_requests(tmp_path: Path, text: str) -> dict[str, RequestConfig]:
+    (tmp_path / "requests.yaml").write_text(text)
+    return load_request_yaml(tmp_path / "requests.yaml")
+
+
+def test_templated_request_fills_in_every_value_each_iteration_and_checks_each_json_answer(
+        recorder: RecordingServer, tmp_path: Path) -> None:
+    # bench_http.py's templated request: three substitutions and a JSON check (judged on run()'s short path)
+    reqs = _yaml_requests(tmp_path, f"""
+requests:
+  item:
+    url: "{recorder.url}/json/{{{{ user }}}}?i={{{{ iteration }}}}"
+    headers: {{X-Scenario: "{{{{ scenario }}}}"}}
+    expect: {{json: {{method: GET}}}}
+  wrong:
+    url: "{recorder.url}/json/{{{{ user }}}}"
+    expect: {{json: {{method: POST}}}}
+  spaced:
+    url: "{recorder.url}/json-spaced/{{{{ iteration }}}}"
+    expect: {{json: {{ok: true}}}}
+""")
+    sent = []
+    for user, scenario in ((3, "browse"), (41, "buy")):
+        ctx = UserContext(user=user, scenario=scenario, phase="p", cookies=CookieJar())
+        runner = HttpRunner(reqs["item"], ctx)
+        for iteration in range(3):
+            ctx.iteration = iteration
+            with gevent.Timeout(5):
+                outcome = runner.run()
+            assert outcome.error_kind is None, outcome.error_message
+            sent.append((f"/json/{user}?i={iteration}", scenario))
+        runner.close()
+    assert [(seen.target, seen.headers["x-scenario"]) for seen in recorder.seen] == sent
+    assert len(set(sent)) == 6
+
+    ctx = UserContext(user=5, scenario="s", phase="p", cookies=CookieJar())
+    wrong, spaced = HttpRunner(reqs["wrong"], ctx), HttpRunner(reqs["spaced"], ctx)
+    with gevent.Timeout(5):
+        failed, passed = wrong.run(), spaced.run()
+    assert (failed.error_kind, failed.error_message) == ("check", "json method: expected POST, found GET")
+    assert passed.error_kind is None, passed.error_message  # whitespace around the document: the long way
+    assert [seen.target for seen in recorder.seen[-2:]] == ["/json/5", "/json-spaced/0"]
+    ctx.close()
+
+
+def test_a_filled_in_header_with_a_line_break_fails_the_request_unsent(recorder: RecordingServer,
+                                                                       tmp_path: Path) -> None:
+    reqs = _yaml_requests(tmp_path, f"""
+requests:
+  get:
+    url: "{recorder.url}/json/{{{{ user }}}}"
+    headers: {{X-Name: "n-{{{{ name }}}}"}}
+""")
+    ctx = UserContext(user=1, scenario="s", phase="p")
+    runner = HttpRunner(reqs["get"], ctx)
+    ctx.vars["name"] = "ann\r\nX-Injected: 1"
+    outcome = runner.run()
+    assert outcome.error_kind == "template"
+    assert outcome.error_message == "header X-Name: a line break in the filled-in value 'ann\\r\\nX-Injected: 1'"
+    ctx.vars["name"] = "ann"
+    with gevent.Timeout(5):
+        assert runner.run().error_kind is None
+    runner.close()
+    assert [(seen.target, seen.headers["x-name"]) for seen in recorder.seen] == [("/json/1", "n-ann")]

@@ -14,6 +14,7 @@ whole expression (``"{{ random_int(1, 5) }}"``) keeps the expression's type wher
 
 from __future__ import annotations
 
+import operator
 import os
 import random
 import re
@@ -93,6 +94,7 @@ class Expr:
     evaluate: Evaluator
     names: frozenset[str]
     constant: bool
+    attr: str | None = None  # the scope attribute a builtin name reads (user, iteration, ...), else None
 
 
 class _Parser:
@@ -207,7 +209,7 @@ class _Parser:
         if len(path) != 1:
             raise TemplateSyntaxError(f"{dotted}: only row.COLUMN and env.NAME take a '.'")
         if root in BUILTINS:
-            return Expr(dotted, lambda scope: getattr(scope, root), frozenset([root]), False)
+            return Expr(dotted, operator.attrgetter(root), frozenset([root]), False, root)
 
         def var_value(scope: Any) -> Any:
             try:
@@ -307,6 +309,7 @@ class Filler:
     names: frozenset[str]
     static: bool
     constant: Any = None  # the value itself when static
+    template: Template | None = None  # the compiled string when the value is one templated string
 
 
 def compile_value(value: Any, env: Mapping[str, str] | None = None, *, typed: bool = True,
@@ -331,7 +334,7 @@ def compile_value(value: Any, env: Mapping[str, str] | None = None, *, typed: bo
             const = t.render(None)
             return Filler(lambda scope: const, frozenset(), True, const)
         fill = t.value if typed else t.render
-        return Filler(fill, t.names, False)
+        return Filler(fill, t.names, False, None, t)
     if isinstance(value, dict):
         items = [(str(k), compile_value(v, env, typed=typed, where=f"{where}.{k}" if where else str(k)))
                  for k, v in value.items()]

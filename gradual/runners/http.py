@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..configs.model import RequestConfig
 from ..journeys.answer import Answer
-from ..journeys.checks import run_checks, status_message, status_ok
+from ..journeys.checks import DottedPath, run_checks, status_message, status_ok
 from ..journeys.extract import run_extractions
 from ..journeys.request import RequestTemplate, compile_request, split_target
 from ..journeys.templates import Undefined
@@ -29,6 +29,7 @@ QUERY_METHODS = ("GET", "HEAD", "DELETE")
 IDEMPOTENT_METHODS = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE")  # RFC 9110 §9.2.2
 REDIRECTS = (301, 302, 303, 307, 308)
 _JSON = json.JSONDecoder()
+_SCAN = _JSON.scan_once  # the C scanner: (document, end) of the JSON text at an index, StopIteration if none
 _NOT_JSON = object()
 
 
@@ -82,7 +83,16 @@ class HttpRunner(RequestRunner):
         self._checks = checks
         self._extract = extract
         # expect: {json: {path: constant, ...}} alone: the answer is judged on a shorter path (_verdict)
-        self._fast_json = checks.json_only if checks is not None and not extract else None
+        fast = checks.json_only if checks is not None and not extract else None
+        self._fast_json = None if fast is None else tuple(
+            (c.keys if isinstance(c, DottedPath) else None, c, wanted) for c, wanted, _ in fast)
+        # One check of a top-level key's constant value, any status below 400, no redirects: judged in run().
+        self._one_json = None
+        if self._fast_json is not None and len(self._fast_json) == 1 and checks.status is None \
+                and not request.follow_redirects:
+            [(keys, _, wanted)] = self._fast_json
+            if keys is not None and len(keys) == 1:
+                self._one_json = (keys[0], wanted)
         self._journey = checks is not None or bool(extract) or request.follow_redirects > 0
         # The body is read and counted always, kept only when something will look at it.
         self.keep_body = bool(request.callbacks) or (checks is not None and checks.reads_body) or any(
@@ -104,9 +114,8 @@ class HttpRunner(RequestRunner):
         try:
             if self._static and (jar is None or not len(jar)):
                 wire = self._wire
-                target = self._target
             else:
-                wire, target = self._pieces.build(ctx, self._cookie_for)
+                wire = self._pieces.build(ctx, self._cookie_for if jar is not None and len(jar) else None)
         except Undefined as exc:
             return Outcome(error_kind=TEMPLATE, error_message=f"{{{{ {exc.name} }}}} has no value yet "
                            "(an extract that has not run, or a column this row lacks)")
@@ -125,11 +134,26 @@ class HttpRunner(RequestRunner):
                                     idempotent=self._idempotent, keep_head=self._keep_head)
         except HttpFailure as exc:
             return Outcome(error_kind=exc.kind, error_message=exc.message)
-        if jar is not None:
-            self._store_cookies(jar, response, endpoint.host, target or "/")
+        if jar is not None and response.may_have(b"set-cookie"):
+            self._store_cookies(jar, response, endpoint.host, self._target or self._pieces.target_of_wire(wire) or "/")
         if self._journey:
+            one = self._one_json
+            if one is not None and response.status_code < 400 and response.plain_utf8():
+                # The commonest check, `expect: {json: {key: constant}}`, judged here: the body parsed by the
+                # C scanner, one lookup. Anything else (a mismatch, whitespace around it) goes to _verdict.
+                try:
+                    text = response.content.decode()
+                    doc, end = _SCAN(text, 0)
+                    parsed = end == len(text)
+                except (StopIteration, ValueError):
+                    parsed = False
+                if parsed:
+                    key, wanted = one
+                    found = doc.get(key) if doc.__class__ is dict else None
+                    if found == wanted and found.__class__ is wanted.__class__:
+                        return Outcome(response.status_code, response.nbytes, None, None, response)
             if self.request.follow_redirects:
-                return self._judge(response, target or "/")
+                return self._judge(response)
             return self._verdict(response)
         status = response.status_code
         if status >= 400:
@@ -144,7 +168,7 @@ class HttpRunner(RequestRunner):
         if values:
             jar.update(values, host, target)
 
-    def _judge(self, response, target: str) -> Outcome:  # noqa: ANN001 - httpclient.Response
+    def _judge(self, response) -> Outcome:  # noqa: ANN001 - httpclient.Response
         """Redirects, then status, checks and extractions of the final answer."""
         hops = self.request.follow_redirects
         url = self.request.url
@@ -177,15 +201,29 @@ class HttpRunner(RequestRunner):
         checks = self._checks
         fast = self._fast_json
         if fast is not None and (checks.status is None and status < 400 or status in (checks.status or ())) \
-                and not response.may_have(b"content-encoding") and not response.may_have(b"charset"):
-            # Only constant JSON value checks on a plain UTF-8 body: parsed and compared here, no Answer.
+                and response.plain_utf8():
+            # Only constant JSON value checks on a plain UTF-8 body: parsed by the C scanner and compared
+            # here, no Answer; anything unusual (whitespace around the document, not JSON) takes the long way.
             try:
-                doc = _JSON.decode(response.content.decode())
+                text = response.content.decode()
+                doc, end = _SCAN(text, 0)
+                if end != len(text):
+                    doc = _JSON.decode(text)
+            except StopIteration:
+                try:
+                    doc = _JSON.decode(text)
+                except ValueError:
+                    doc = _NOT_JSON
             except ValueError:
                 doc = _NOT_JSON
             if doc is not _NOT_JSON:
-                for compiled, wanted, _ in fast:
-                    found = compiled.search(doc)
+                for keys, compiled, wanted in fast:
+                    if keys is None:
+                        found = compiled.search(doc)
+                    else:  # a plain dotted path: DottedPath.search inlined
+                        found = doc
+                        for key in keys:
+                            found = found.get(key) if found.__class__ is dict else None
                     if found != wanted or found.__class__ is not wanted.__class__:
                         break
                 else:

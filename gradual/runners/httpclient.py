@@ -155,7 +155,22 @@ class Response:
             if self._head is None:
                 return False
             lower = self._lower = self._head.lower()
-        return name in lower
+        # find(), not `in`: bytes.__contains__ first tries the name as an int and clears the TypeError,
+        # which costs more than the search.
+        return lower.find(name) >= 0
+
+    def plain_utf8(self) -> bool:
+        """Whether the kept body can be read as UTF-8 as it is: no Content-Encoding, and no charset but utf-8
+        named in the head (a substring test, as may_have; True when the head was not kept)."""
+        lower = self._lower
+        if lower is None:
+            if self._head is None:
+                return True
+            lower = self._lower = self._head.lower()
+        if lower.find(b"content-encoding") >= 0:
+            return False
+        charsets = lower.count(b"charset")
+        return charsets == 0 or charsets == lower.count(b"charset=utf-8")
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""

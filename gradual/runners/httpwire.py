@@ -1,14 +1,18 @@
 """The bytes of a templated HTTP request, from pieces compiled once and values filled in per iteration.
 
-A static request's bytes are built once (RequestHead.encode). A templated one would otherwise rebuild
-a RequestHead and re-encode every line each iteration; here the head is a list of constant text and
-value functions, joined and encoded once per request, so three substitutions cost little more than
-the static request's copy (benchmarks/bench_http.py measures both in one run).
+A static request's bytes are built once (RequestHead.encode). A templated one is compiled into one
+%-format string for its whole head (request line, headers, the blank line) whose fields are filled in
+per iteration: ``user`` and ``iteration`` (ints) and, in headers, ``worker``, ``phase`` and ``scenario``
+are read off the user's context by one ``operator.attrgetter`` call; any other expression (a variable,
+a data column, a function) is computed by a small function. A header's filled-in text is checked for
+line breaks, a target's text values are quoted when they need it. benchmarks/bench_http.py measures
+the templated request beside its static twin in one run.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,8 +22,9 @@ from ..journeys.request import QUERY_METHODS, RequestTemplate
 from ..journeys.templates import Expr, Filler, Template, _text
 from .httpclient import USER_AGENT
 
-Piece = str | Callable[[Any], str]
 _UNSAFE_IN_TARGET = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%?#]")
+INT_FIELDS = ("user", "iteration")  # always ints: safe in a target and a header as they are
+TEXT_FIELDS = ("worker", "phase", "scenario")  # text: read by str.format in headers, quoted in a target
 
 
 class UnsafeValue(ValueError):
@@ -31,7 +36,7 @@ def _target_piece(expr: Expr) -> Callable[[Any], str]:
 
     def piece(scope: Any) -> str:
         value = evaluate(scope)
-        if value.__class__ is int:  # user, iteration, random_int(): nothing to quote
+        if value.__class__ is int:  # random_int(), a number from a data row: nothing to quote
             return str(value)
         value = _text(value)
         # Only a value with a space, a non-ASCII or another unsafe character pays for quoting.
@@ -40,74 +45,103 @@ def _target_piece(expr: Expr) -> Callable[[Any], str]:
     return piece
 
 
-def _header_piece(name: str, filler: Filler) -> Callable[[Any], str]:
-    fill = filler.fill
-
-    def piece(scope: Any) -> str:
-        value = str(fill(scope))
-        if "\r" in value or "\n" in value:
-            raise UnsafeValue(f"header {name}: a line break in the filled-in value {value[:40]!r}")
-        return value
-
-    return piece
+def _header_piece(expr: Expr) -> Callable[[Any], str]:
+    evaluate = expr.evaluate
+    return lambda scope: _text(evaluate(scope))
 
 
-def _template_pieces(t: Template) -> list[Piece]:
-    return [p if isinstance(p, str) else _target_piece(p) for p in t.parts]
+class _Format:
+    """A %-format string being compiled: literal text, and a ``%s`` for each value, read off the scope by
+    ``operator.attrgetter`` (a builtin name) or computed by a function (any other expression)."""
 
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.attrs: list[str | None] = []  # per field: the scope attribute it reads, None for a function
+        self.funcs: list[Callable[[Any], Any]] = []  # per field: how it is computed
+        self.where: list[str] = []  # per field: the header it goes into ("" for the target)
 
-def _join(pieces: list[Piece]) -> list[Piece]:
-    """Adjacent constant text merged into one string."""
-    out: list[Piece] = []
-    for p in pieces:
-        if isinstance(p, str) and out and isinstance(out[-1], str):
-            out[-1] += p
-        elif p != "":
-            out.append(p)
-    return out
+    def text(self, text: str) -> None:
+        self.parts.append(text.replace("%", "%%"))
+
+    def field(self, attr: str, where: str) -> None:
+        self.parts.append("%s")
+        self.attrs.append(attr)
+        self.funcs.append(operator.attrgetter(attr))
+        self.where.append(where)
+
+    def value(self, func: Callable[[Any], Any], where: str) -> None:
+        self.parts.append("%s")
+        self.attrs.append(None)
+        self.funcs.append(func)
+        self.where.append(where)
+
+    def target(self, t: Template) -> None:
+        for part in t.parts:
+            if isinstance(part, str):
+                self.text(part)
+            elif part.attr in INT_FIELDS:
+                self.field(part.attr, "")
+            else:
+                self.value(_target_piece(part), "")
+
+    def header(self, name: str, filler: Filler) -> None:
+        if filler.static:
+            self.text(f"{name}: {filler.constant}\r\n")
+            return
+        self.text(f"{name}: ")
+        t = filler.template
+        if t is None:  # a value built in code (Basic auth): one positional field
+            fill = filler.fill
+            self.value(lambda scope: str(fill(scope)), name)
+        else:
+            for part in t.parts:
+                if isinstance(part, str):
+                    self.text(part)
+                elif part.attr is not None:
+                    self.field(part.attr, name)
+                else:
+                    self.value(_header_piece(part), name)
+        self.text("\r\n")
 
 
 class WireTemplate:
-    """``build(scope, cookie)`` -> (request bytes, request target) for a templated request."""
+    """``build(scope, cookie_for)`` -> the request's bytes for a templated request."""
 
-    __slots__ = ("_method", "_head", "_body", "_static_body", "_length", "_target")
+    __slots__ = ("_format", "_attrs", "_funcs", "_where", "_body", "_static_body", "_length",
+                 "_checked", "_target_start")
 
     def __init__(self, t: RequestTemplate, host: str, extra_headers: list[tuple[str, str]]) -> None:
-        target = _template_pieces(t.target)
+        f = _Format()
+        f.text(f"{t.method} ")
+        self._target_start = len(t.method) + 1
+        f.target(t.target)
         if t.params is not None and t.method in QUERY_METHODS:
             params = t.params
             joiner = "&" if "?" in t.target.source else "?"
             if params.static:
-                target.append(joiner + urlencode(params.constant, doseq=True))
+                f.text(joiner + urlencode(params.constant, doseq=True))
             else:
                 fill = params.fill
-                target.append(lambda scope: joiner + urlencode(fill(scope), doseq=True))
-        self._target = _join(target)
-        self._method = f"{t.method} "
-        head: list[Piece] = [f" HTTP/1.1\r\nHost: {host}\r\n"]
+                f.value(lambda scope: joiner + urlencode(fill(scope), doseq=True), "")
+        f.text(f" HTTP/1.1\r\nHost: {host}\r\n")
         names = set()
         for name, filler in t.headers:
             names.add(name.lower())
-            if filler.static:
-                head.append(f"{name}: {filler.constant}\r\n")
-            else:
-                head += [f"{name}: ", _header_piece(name, filler), "\r\n"]
+            f.header(name, filler)
         body: Filler | None = t.body
         json_body = t.json_body
         if t.params is not None and t.method not in QUERY_METHODS and body is None:
             body, json_body = t.params, True
         if body is not None and json_body and "content-type" not in names:
-            head.append("Content-Type: application/json\r\n")
+            f.text("Content-Type: application/json\r\n")
         if t.auth is not None:
-            head += (["Authorization: ", _header_piece("Authorization", t.auth), "\r\n"] if not t.auth.static
-                     else [f"Authorization: {t.auth.constant}\r\n"])
+            f.header("Authorization", t.auth)
         for name, value in extra_headers:
             names.add(name.lower())
-            head.append(f"{name}: {value}\r\n")
+            f.text(f"{name}: {value}\r\n")
         if "user-agent" not in names:
-            head.append(f"User-Agent: {USER_AGENT}\r\n")
-        self._head = _join(head)
-        self._length = "content-length" not in names and (body is not None or t.method in ("POST", "PUT", "PATCH"))
+            f.text(f"User-Agent: {USER_AGENT}\r\n")
+        length = "content-length" not in names and (body is not None or t.method in ("POST", "PUT", "PATCH"))
         self._static_body = b""
         self._body: Callable[[Any], bytes] | None = None
         if body is not None:
@@ -117,24 +151,56 @@ class WireTemplate:
                 fill = body.fill
                 self._body = (lambda scope: json.dumps(fill(scope), separators=(",", ":")).encode()) if json_body \
                     else (lambda scope: _encode_body(fill(scope), False))
+        self._length = length and self._body is not None  # then the last field: the filled-in body's length
+        if length and self._body is None:
+            f.text(f"Content-Length: {len(self._static_body)}\r\n")
+        elif length:
+            f.parts.append("Content-Length: %d\r\n")
+        f.text("\r\n")
+        self._format = "".join(f.parts)
+        # Every field a builtin name: one attrgetter call reads them all (a tuple, in order), in C.
+        attrs = f.attrs
+        self._attrs = operator.attrgetter(*attrs) if attrs and None not in attrs else None
+        if self._attrs is not None and len(attrs) == 1:
+            getter = self._attrs
+            self._attrs = lambda scope: (getter(scope),)
+        self._funcs = tuple(f.funcs)
+        self._where = tuple(f.where)
+        # The fields whose text goes into a header (not an int): each is checked for a line break.
+        self._checked = tuple(i for i, (w, a) in enumerate(zip(f.where, attrs, strict=True))
+                              if w and a not in INT_FIELDS)
 
-    def build(self, scope: Any, cookie_for: Callable[[str], str | None] | None = None) -> tuple[bytes, str]:
-        """The request's bytes and target; ``cookie_for(target)`` gives the Cookie header (or None).
+    def build(self, scope: Any, cookie_for: Callable[[str], str | None] | None = None) -> bytes:
+        """The request's bytes; ``cookie_for(target)`` gives the Cookie header (or None).
 
         Raises journeys.templates.Undefined, UnsafeValue or UnicodeEncodeError (a non-latin-1 header).
         """
-        target = "".join([p if p.__class__ is str else p(scope) for p in self._target])
-        head = [self._method, target]
-        head += [p if p.__class__ is str else p(scope) for p in self._head]
-        body = self._static_body if self._body is None else self._body(scope)
-        if self._length:
-            head.append(f"Content-Length: {len(body)}\r\n")
+        attrs = self._attrs
+        values = attrs(scope) if attrs is not None else tuple([f(scope) for f in self._funcs])
+        if self._body is None:
+            body = self._static_body
+            head = self._format % values
+        else:
+            body = self._body(scope)
+            head = self._format % (values + (len(body),) if self._length else values)
+        for i in self._checked:
+            text = values[i]
+            if "\n" in text or "\r" in text:
+                raise UnsafeValue(f"header {self._where[i]}: a line break in the filled-in value {text[:40]!r}")
         if cookie_for is not None:
-            cookie = cookie_for(target)
+            cookie = cookie_for(self.target_of(head))
             if cookie is not None:
-                head.append(f"Cookie: {cookie}\r\n")
-        head.append("\r\n")
-        return "".join(head).encode("latin-1") + body, target
+                head = f"{head[:-2]}Cookie: {cookie}\r\n\r\n"
+        return head.encode("latin-1") + body if body else head.encode("latin-1")
+
+    def target_of(self, head: str) -> str:
+        """The request target in a built head (text up to the request line's " HTTP/1.1")."""
+        return head[self._target_start:head.index(" HTTP/1.1\r\n", self._target_start)]
+
+    def target_of_wire(self, wire: bytes) -> str:
+        """The request target in built request bytes."""
+        start = self._target_start
+        return wire[start:wire.index(b" HTTP/1.1\r\n", start)].decode("latin-1")
 
 
 def _encode_body(value: Any, json_body: bool) -> bytes:

@@ -7,6 +7,7 @@ end-to-end tests run `gradual run` against the demo target, which checks bearer 
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 from collections.abc import Iterator
@@ -42,7 +43,7 @@ class RecordingServer:
 
     A path starting with /drop is read and recorded, then the connection is closed without an answer; one
     starting with /json is answered {"method": <the request's method>, "ok": true} (/json-spaced: with
-    whitespace around it).
+    whitespace around it, /json-gzip: gzipped; /json-latin1 answers {"method": "Ã©"} in latin-1).
     """
 
     seen: list[Seen] = field(default_factory=list)
@@ -74,10 +75,15 @@ class RecordingServer:
                     return  # read the request, then hang up without an answer
                 if target.startswith("/json"):  # a JSON answer naming the method, as bench_http's nginx gives
                     doc = json.dumps({"method": method, "ok": True}).encode()
+                    extra, kind = b"", b"application/json"
                     if target.startswith("/json-spaced"):
                         doc = b" " + doc + b"\n"
-                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-                                 b"\r\n%s" % (len(doc), doc))
+                    elif target.startswith("/json-gzip"):
+                        doc, extra = gzip.compress(doc), b"Content-Encoding: gzip\r\n"
+                    elif target.startswith("/json-latin1"):  # bytes that are UTF-8 too, but mean something else
+                        doc, kind = '{"method": "\u00c3\u00a9"}'.encode("latin-1"), b"application/json; charset=latin-1"
+                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\n%sContent-Length: %d\r\n\r\n%s"
+                                 % (kind, extra, len(doc), doc))
                     continue
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
         finally:
@@ -238,6 +244,12 @@ requests:
   spaced:
     url: "{recorder.url}/json-spaced/{{{{ iteration }}}}"
     expect: {{json: {{ok: true}}}}
+  gzipped:
+    url: "{recorder.url}/json-gzip/{{{{ iteration }}}}"
+    expect: {{json: {{method: GET}}}}
+  latin1:
+    url: "{recorder.url}/json-latin1/{{{{ iteration }}}}"
+    expect: {{json: {{method: "\u00e9"}}}}
 """)
     sent = []
     for user, scenario in ((3, "browse"), (41, "buy")):
@@ -259,7 +271,14 @@ requests:
         failed, passed = wrong.run(), spaced.run()
     assert (failed.error_kind, failed.error_message) == ("check", "json method: expected POST, found GET")
     assert passed.error_kind is None, passed.error_message  # whitespace around the document: the long way
-    assert [seen.target for seen in recorder.seen[-2:]] == ["/json/5", "/json-spaced/0"]
+    # A gzipped body and a latin-1 one are decoded as their head says: the latin-1 bytes of "Ã©" would read
+    # as UTF-8 "é", which the check expects, and must not pass.
+    with gevent.Timeout(5):
+        gzipped, latin1 = HttpRunner(reqs["gzipped"], ctx).run(), HttpRunner(reqs["latin1"], ctx).run()
+    assert gzipped.error_kind is None, gzipped.error_message
+    assert (latin1.error_kind, latin1.error_message) == ("check", "json method: expected \u00e9, found \u00c3\u00a9")
+    assert [seen.target for seen in recorder.seen[-4:]] == ["/json/5", "/json-spaced/0", "/json-gzip/0",
+                                                             "/json-latin1/0"]
     ctx.close()
 
 

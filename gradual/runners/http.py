@@ -75,6 +75,7 @@ class HttpRunner(RequestRunner):
         auth = authorization_header(request.auth)
         self._pieces = WireTemplate(self._template, self._endpoint.host_header,
                                     [] if auth is None else [("Authorization", auth)])
+        self._simple = self._pieces.simple
         jar, ep = ctx.cookies, self._endpoint
         self._cookie_for = None if jar is None else (lambda target: jar.header(ep.host, target, ep.tls))
         self._head = request.method == "HEAD"
@@ -111,11 +112,21 @@ class HttpRunner(RequestRunner):
         ctx = self.ctx
         jar = ctx.cookies
         endpoint = self._endpoint
+        cookies = jar is not None and len(jar)
         try:
-            if self._static and (jar is None or not len(jar)):
+            if self._static and not cookies:
                 wire = self._wire
+            elif self._simple is not None and not cookies:
+                # WireTemplate.build() in its commonest form (builtin names only, no body), in this frame
+                form, values_of, checked = self._simple
+                values = values_of(ctx)
+                for i in checked:
+                    text = values[i]
+                    if "\n" in text or "\r" in text:
+                        raise self._pieces.line_break(i, text)
+                wire = (form % values).encode("latin-1")
             else:
-                wire = self._pieces.build(ctx, self._cookie_for if jar is not None and len(jar) else None)
+                wire = self._pieces.build(ctx, self._cookie_for if cookies else None)
         except Undefined as exc:
             return Outcome(error_kind=TEMPLATE, error_message=f"{{{{ {exc.name} }}}} has no value yet "
                            "(an extract that has not run, or a column this row lacks)")

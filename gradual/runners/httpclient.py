@@ -155,22 +155,28 @@ class Response:
             if self._head is None:
                 return False
             lower = self._lower = self._head.lower()
-        # find(), not `in`: bytes.__contains__ first tries the name as an int and clears the TypeError,
-        # which costs more than the search.
-        return lower.find(name) >= 0
+        # partition(), not `in` or find(): bytes.__contains__ first tries the name as an int and clears the
+        # TypeError, find() parses its arguments the slow way; both cost more than the search itself.
+        return bool(lower.partition(name)[1])
 
     def plain_utf8(self) -> bool:
-        """Whether the kept body can be read as UTF-8 as it is: no Content-Encoding, and no charset but utf-8
-        named in the head (a substring test, as may_have; True when the head was not kept)."""
+        """Whether the kept body reads as UTF-8 as it is: no Content-Encoding in the head, and the body all
+        ASCII or no charset but utf-8 named (substring tests, as may_have; True when the head was not kept).
+
+        ASCII bytes mean the same in every charset a JSON body may come in that keeps ASCII; in those that do
+        not (UTF-16, UTF-32) JSON text is never NUL-free, so it does not parse as UTF-8 JSON either.
+        """
         lower = self._lower
         if lower is None:
             if self._head is None:
                 return True
             lower = self._lower = self._head.lower()
-        if lower.find(b"content-encoding") >= 0:
+        if lower.partition(b"content-encoding")[1]:
             return False
-        charsets = lower.count(b"charset")
-        return charsets == 0 or charsets == lower.count(b"charset=utf-8")
+        content = self.content
+        if content is None or content.isascii() or not lower.partition(b"charset")[1]:
+            return True
+        return lower.count(b"charset") == lower.count(b"charset=utf-8")
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""

@@ -108,7 +108,7 @@ class WireTemplate:
     """``build(scope, cookie_for)`` -> the request's bytes for a templated request."""
 
     __slots__ = ("_format", "_attrs", "_funcs", "_where", "_body", "_static_body", "_length",
-                 "_checked", "_target_start")
+                 "_checked", "_target_start", "simple")
 
     def __init__(self, t: RequestTemplate, host: str, extra_headers: list[tuple[str, str]]) -> None:
         f = _Format()
@@ -169,6 +169,9 @@ class WireTemplate:
         # The fields whose text goes into a header (not an int): each is checked for a line break.
         self._checked = tuple(i for i, (w, a) in enumerate(zip(f.where, attrs, strict=True))
                               if w and a not in INT_FIELDS)
+        # The commonest form, filled in by HttpRunner.run() itself: builtin names only, no body to fill in.
+        self.simple = None if self._attrs is None or self._body is not None or self._static_body else (
+            self._format, self._attrs, self._checked)
 
     def build(self, scope: Any, cookie_for: Callable[[str], str | None] | None = None) -> bytes:
         """The request's bytes; ``cookie_for(target)`` gives the Cookie header (or None).
@@ -186,12 +189,15 @@ class WireTemplate:
         for i in self._checked:
             text = values[i]
             if "\n" in text or "\r" in text:
-                raise UnsafeValue(f"header {self._where[i]}: a line break in the filled-in value {text[:40]!r}")
+                raise self.line_break(i, text)
         if cookie_for is not None:
             cookie = cookie_for(self.target_of(head))
             if cookie is not None:
                 head = f"{head[:-2]}Cookie: {cookie}\r\n\r\n"
         return head.encode("latin-1") + body if body else head.encode("latin-1")
+
+    def line_break(self, field: int, text: str) -> UnsafeValue:
+        return UnsafeValue(f"header {self._where[field]}: a line break in the filled-in value {text[:40]!r}")
 
     def target_of(self, head: str) -> str:
         """The request target in a built head (text up to the request line's " HTTP/1.1")."""

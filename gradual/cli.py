@@ -67,14 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("validate", help="check a test config and its request files, print the plan")
-    p.add_argument("config", type=Path, help="test config (YAML)")
-    p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    _config_arguments(p)
     _override_options(p)
     _strict_option(p)
 
     p = sub.add_parser("run", help="run a test on this machine")
-    p.add_argument("config", type=Path, help="test config (YAML)")
-    p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    _config_arguments(p)
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="run N local worker processes over loopback (default: the in-process engine)")
     _override_options(p)
@@ -85,8 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _report_options(p)
 
     p = sub.add_parser("master", help="run a test on a cluster: wait for workers, split the load, aggregate")
-    p.add_argument("config", type=Path, help="test config (YAML)")
-    p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
+    _config_arguments(p)
     p.add_argument("--expect-workers", type=int, default=1, metavar="N", help="workers to wait for (default 1)")
     p.add_argument("--expect-workers-timeout", type=duration_arg, default=60.0, metavar="S",
                    help="seconds to wait for them before aborting with exit 3 (default 60)")
@@ -149,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the live dashboard (on a free port unless --http-port names one) and print its URL")
     _report_options(p)
     return parser
+
+
+def _config_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", type=Path, help="test config (YAML)")
+    p.add_argument("--request-config", type=Path, help="request config for scenarios without request_file")
 
 
 def _records_option(p: argparse.ArgumentParser) -> None:

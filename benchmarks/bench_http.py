@@ -568,6 +568,12 @@ def main() -> int:  # noqa: C901 - one linear script
               f"{per_cpu['templated'] / per_cpu['static']:.2f} per CPU-second{steady_t} (goal >= 0.85; three "
               "substitutions and a JSON check per request, against the same request written out, same route "
               "and answer)")
+        if len(measured["templated"]) == len(measured["static"]) > 1:
+            # Each turn runs the two back to back: the ratio within a turn sees the same machine load.
+            turns = [t.per_cpu_s / s.per_cpu_s for t, s in zip(measured["templated"], measured["static"],
+                                                                 strict=True)]
+            print(f"templated/static per CPU-second turn by turn: {', '.join(f'{r:.2f}' for r in turns)} "
+                  f"(median {statistics.median(turns):.2f})")
     for other in ("locust", "ghc", "httptools"):
         if other in rps:
             steady_ratio = f", {loop['gradual'] / loop[other]:.2f} in the steady loop" if other in loop and \

@@ -14,8 +14,9 @@ from pathlib import Path
 import gevent
 import pytest
 from support.certs import Certs, make_certs
+from support.cluster import free_port, stop_tree
 from support.edge_server import EdgeServer
-from support.gradual_run import run_gradual, write_run_config
+from support.gradual_run import finish, run_gradual, start_gradual, write_run_config
 from support.ws_server import WsServer
 
 from gradual.configs.model import HTTP, RequestConfig
@@ -125,6 +126,43 @@ def test_gradual_run_with_local_workers_ships_the_ca_file_in_the_bundle(
     assert run.returncode == 0, run.stderr
     secure = run.request("secure")
     assert secure["count"] > 20 and secure["failures"] == 0
+    assert server.counts == {"GET /ok": secure["count"]}
+
+
+def test_a_ca_file_found_in_the_working_directory_is_the_shipped_copy_on_a_worker(
+    ca_signed: tuple[EdgeServer, list[str]], certs: Certs, tmp_path: Path
+) -> None:
+    # The CA file is not next to the request file but in the master's working directory: the master finds it
+    # there and ships it. The worker runs from another directory (as on another host), where neither its
+    # working directory nor the bundle's request-file folder holds tls/ca.pem: it must trust the shipped
+    # copy, or every request fails verification.
+    server, _ = ca_signed
+    work, elsewhere, conf = tmp_path / "work", tmp_path / "elsewhere", tmp_path / "conf"
+    (work / "tls").mkdir(parents=True)
+    elsewhere.mkdir()
+    conf.mkdir()
+    (work / "tls" / "ca.pem").write_bytes(certs.ca.read_bytes())
+    config = write_run_config(conf, {"p": {"run_time": 1.5, "scenarios": {
+        "secure": {"requests": ["secure"], "min_concurrency": 2, "max_concurrency": 2},
+    }}}, requests={
+        "secure": {"url": "https://localhost:${EDGE_PORT}/ok", "ca_file": "tls/ca.pem", "connect_timeout": "2s"},
+    })
+    json_path, port = tmp_path / "summary.json", free_port()
+    started = time.monotonic()
+    env = {"EDGE_PORT": str(server.port)}
+    master = start_gradual(["master", str(config), "--expect-workers", "1", "--bind", "127.0.0.1", "--port",
+                            str(port), "--expect-workers-timeout", "30", "--quiet", "--json", str(json_path)],
+                           env=env, cwd=work)
+    worker = start_gradual(["worker", "--host", "127.0.0.1", "--port", str(port), "--worker-id", "w1"],
+                           env=env, cwd=elsewhere)
+    try:
+        run = finish(master, json_path, started, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert worker.wait(15) == 0
+    finally:
+        stop_tree(master, worker)
+    secure = run.request("secure")
+    assert secure["count"] > 20 and secure["failures"] == 0, secure
     assert server.counts == {"GET /ok": secure["count"]}
 
 

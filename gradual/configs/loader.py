@@ -18,7 +18,7 @@ from .model import PhaseConfig, RequestConfig, RunConfig, ScenarioConfig
 from .overrides import Overrides, attribute, check_host, host_requests
 from .overrides import apply as apply_overrides
 from .plugin_specs import parse_plugins
-from .requests import helper_files, load_request_file, request_data_files
+from .requests import ca_search, helper_files, load_request_file, request_data_files
 from .thresholds import Threshold, parse_thresholds
 from .workload import OPEN_KEYS, OpenModel, parse_open_model, parse_wait_time
 from .yamlfile import absolute, file_problem, line_of, load_yaml, shown_path
@@ -48,6 +48,7 @@ def load(
 
     A relative ``request_file`` is looked for next to the config, then in ``cwd`` (default: the
     working directory, the original framework's rule); a worker passes the master's, from the bundle.
+    A relative ``ca_file`` is looked for next to its request file, then in ``cwd`` too.
     """
     config = absolute(Path(config))
     base = absolute(Path(cwd)) if cwd is not None else Path.cwd()
@@ -62,15 +63,18 @@ def load(
     req_path = absolute(Path(request_config)) if request_config is not None else None
     shared: dict[str, RequestConfig] | None = None
     files: list[Path] = [config]
-    if req_path is not None:
-        shared = _load_requests(check, req_path, "--request-config", None)
-        files.append(req_path)
-        files.extend(request_data_files(shared or {}))
-    try:
-        run = _run(check, data, config, req_path, shared, files, base)
-    except ConfigError as exc:
-        raise ConfigError(unapplied + attribute(exc.issues, written, str(config)),
-                          attribute(exc.warnings, written, str(config))) from None
+    with ca_search(base) as ca_in_cwd:
+        if req_path is not None:
+            shared = _load_requests(check, req_path, "--request-config", None)
+            files.append(req_path)
+            files.extend(request_data_files(shared or {}))
+        try:
+            run = _run(check, data, config, req_path, shared, files, base)
+        except ConfigError as exc:
+            raise ConfigError(unapplied + attribute(exc.issues, written, str(config)),
+                              attribute(exc.warnings, written, str(config))) from None
+    if ca_in_cwd and run.cwd is None:
+        run = replace(run, cwd=base)  # a ca_file found only there: workers look in the shipped copy of it
     if unapplied:
         raise ConfigError(unapplied, run.warnings)
     if written:

@@ -13,6 +13,9 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -292,6 +295,23 @@ def parse_request_entry(
     )
 
 
+# Where a ca_file is looked for after its request file's folder: the working directory load() was given (on a
+# worker, the master's inside the bundle), and the CA files found only there, so the run records that it needs
+# that folder (RunConfig.cwd) and its workers resolve them against the shipped copy, as the master did.
+_ca_search: ContextVar[tuple[Path, list[Path]] | None] = ContextVar("ca_search", default=None)
+
+
+@contextmanager
+def ca_search(cwd: Path) -> Iterator[list[Path]]:
+    """While loading one run: ca_file's second place is ``cwd``; yields the CA files found only there."""
+    found: list[Path] = []
+    token = _ca_search.set((cwd, found))
+    try:
+        yield found
+    finally:
+        _ca_search.reset(token)
+
+
 def _ca_file(check: Checker, entry: dict, path: str, source: str) -> str | None:
     """``ca_file`` resolved against the request file that names it, then the working directory."""
     rel = check.string(entry, "ca_file", f"{path}.ca_file")
@@ -300,9 +320,13 @@ def _ca_file(check: Checker, entry: dict, path: str, source: str) -> str | None:
             check.error(f"{path}.ca_file", "is empty (give the path of a PEM file of CA certificates)",
                         line_of(entry, "ca_file"))
         return None
-    for base in (Path(source).parent, Path.cwd()):
+    search = _ca_search.get()
+    cwd = search[0] if search is not None else Path.cwd()
+    for base in (Path(source).parent, cwd):
         candidate = absolute(base / rel)
         if file_problem(candidate) is None:
+            if base is cwd and search is not None:
+                search[1].append(candidate)
             return str(candidate)
     check.error(f"{path}.ca_file", f"file not found: {rel} (looked next to {Path(source).name} and in the "
                 "working directory)", line_of(entry, "ca_file"))

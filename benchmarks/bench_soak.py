@@ -5,8 +5,12 @@ against the demo target on 127.0.0.1 for --minutes; the master process's RSS is 
 --sample seconds, and a least-squares line is fitted to the samples after --warmup minutes. The
 master's memory should grow with the number of request keys, not with time: goal <= 0.1 MB/min.
 
+--trace runs the master under tracemalloc and prints what grew most between the end of the warm-up
+and a minute before the end (the RSS slope is then that of a traced process: compare it with itself).
+
 Run:  python benchmarks/bench_soak.py --minutes 60
       python benchmarks/bench_soak.py --minutes 5 --warmup 1 --in-process
+      python benchmarks/bench_soak.py --minutes 8 --warmup 2 --in-process --trace 15
 Only 127.0.0.1 is used; the run stops by itself; the target and the run are ended by pid.
 """
 
@@ -65,13 +69,46 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
+def _traced_master(out: str, first_s: float, second_s: float, top: int, argv: list[str]) -> int:
+    """`gradual` with ``argv`` in this process, under tracemalloc: the allocations that grew most between
+    ``first_s`` and ``second_s`` seconds after the start are written to ``out``."""
+    import tracemalloc
+
+    import gevent
+
+    tracemalloc.start(6)
+    snaps: list[tracemalloc.Snapshot] = []
+
+    def snap(last: bool) -> None:
+        snaps.append(tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)]))
+        if last:
+            stats = snaps[1].compare_to(snaps[0], "traceback")
+            before, after = (sum(s.size for s in snap.statistics("filename")) / 1e6 for snap in snaps)
+            lines = [f"tracemalloc, {first_s / 60:g} to {second_s / 60:g} min: traced {before:.1f} -> {after:.1f} MB"]
+            for stat in stats[:top]:
+                lines.append(f"{stat.size_diff / 1e3:+9.1f} kB {stat.count_diff:+8d} blocks")
+                lines.extend("    " + line for line in stat.traceback.format()[-6:])
+            Path(out).write_text("\n".join(lines) + "\n")
+
+    gevent.spawn_later(first_s, snap, False)
+    gevent.spawn_later(second_s, snap, True)
+    from gradual.cli import main as gradual_main
+
+    return gradual_main(argv)
+
+
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--traced-master":  # the master process of a --trace run
+        out, first, second, top = sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+        return _traced_master(out, first, second, top, sys.argv[6:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="length of the load (default 60)")
     parser.add_argument("--warmup", type=float, default=None, metavar="MIN",
                         help="minutes left out of the fit (default: 5, or a fifth of a shorter run)")
     parser.add_argument("--sample", type=float, default=5.0, metavar="S", help="seconds between RSS samples")
     parser.add_argument("--in-process", action="store_true", help="gradual run without workers")
+    parser.add_argument("--trace", type=int, default=0, metavar="N",
+                        help="run the master under tracemalloc and print the N allocation sites that grew most")
     args = parser.parse_args()
     warmup = args.warmup if args.warmup is not None else min(5.0, args.minutes / 5)
     with tempfile.TemporaryDirectory(prefix="gradual-soak-") as tmp:
@@ -80,9 +117,17 @@ def main() -> int:
         run = None
         try:
             config = _config(folder, port, args.minutes * 60)
-            argv = [sys.executable, "-m", "gradual", "run", str(config), "--quiet", "--json", str(folder / "s.json")]
+            argv = ["run", str(config), "--quiet", "--json", str(folder / "s.json")]
             if not args.in_process:
                 argv += ["--workers", "2"]
+            trace_out = folder / "trace.txt"
+            if args.trace:
+                # From the end of the warm-up to a minute before the end (the run's own end allocates).
+                second = max(warmup * 60 + 30, args.minutes * 60 - 60)
+                argv = [sys.executable, __file__, "--traced-master", str(trace_out), str(warmup * 60), str(second),
+                        str(args.trace), *argv]
+            else:
+                argv = [sys.executable, "-m", "gradual", *argv]
             run = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(folder / "run.log", "wb"))
             master = psutil.Process(run.pid)
             samples: list[tuple[float, float]] = []
@@ -98,6 +143,8 @@ def main() -> int:
             if run is not None:
                 _stop(run)
             _stop(target)
+            if args.trace:
+                print(trace_out.read_text() if trace_out.exists() else "(no tracemalloc figures: the run ended early)")
         fit = [(t, mb) for t, mb in samples if warmup <= t <= args.minutes]
         mode = "in-process" if args.in_process else "--workers 2"
         if len(fit) < 3:

@@ -22,7 +22,7 @@ from gradual.plugins.runtime import finish_run
 from gradual.reports.summary import build_summary
 from gradual.runners.open_pool import MAX_LATENESS_S
 from gradual.stats import RunStats
-from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all
+from gradual.stats.thresholds import SecondVerdicts, Verdict, evaluate, evaluate_all, watch
 from gradual.verdict import failure_reason
 
 from .dispatch import offsets, split, split_rate
@@ -108,6 +108,7 @@ class Controller:
         self.observers = list(observers)
         self.tick = tick
         self.stats = RunStats()
+        watch(self.stats, run.thresholds)  # for: thresholds judge each second as the stats compact it
         self.phases: list[PhaseRecord] = []
         self.samples: list[Sample] = []
         self.phase: PhaseConfig | None = None

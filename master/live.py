@@ -4,7 +4,9 @@ RunStats (merged totals and per-second windows) and samples every tick; it aggre
 Each tick it makes one frame (new per-second points of every request, scenario and the total; the
 per-request table; threshold verdicts; workers; latest errors), encodes it once as a Server-Sent Event
 and hands the bytes to every open stream. It keeps the points, so a page opened mid-run gets the
-history so far in its first event.
+history so far in its first event: the last seconds (which a late batch may still change) as lists,
+the older ones in typed columns (PointColumns, about 70 bytes a point), so a long run's history costs
+little more than its numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import math
 import time
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +44,34 @@ def _ms(us: float) -> float:
     return round(us / 1000.0, 3)
 
 
+class PointColumns:
+    """Points no late batch can change any more, column by column: [series id, x, t, users, count,
+    failures, window_s, p50, p95, p99] with users None stored as -1 and a percentile None as NaN."""
+
+    _CODES = ("q", "d", "q", "q", "q", "q", "d", "d", "d", "d")
+
+    def __init__(self) -> None:
+        self.columns = [array(code) for code in self._CODES]
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def append(self, point: list[Any]) -> None:
+        sid, x, t, users, count, failures, window_s, p50, p95, p99 = point
+        values = (sid, x, t, -1 if users is None else users, count, failures, window_s,
+                  *(math.nan if p is None else p for p in (p50, p95, p99)))
+        for column, value in zip(self.columns, values, strict=True):
+            column.append(value)
+
+    def lists(self) -> list[list[Any]]:
+        """The points as the stream sends them."""
+        out = []
+        for sid, x, t, users, count, failures, window_s, p50, p95, p99 in zip(*self.columns, strict=True):
+            out.append([sid, x, t, None if users < 0 else users, count, failures, window_s,
+                        *(None if p != p else p for p in (p50, p95, p99))])
+        return out
+
+
 def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), allow_nan=False)}\n\n".encode()
 
@@ -59,11 +90,12 @@ class LiveView:
         self.series: list[dict[str, Any]] = []  # {id, group, phase, scenario, request, label}
         self._series_ids: dict[tuple[str, str, str, str], int] = {}
         # [series id, x (s since the run started), t (second of the phase), users, count, failures,
-        #  window_s, p50, p95, p99]
-        self.points: list[list[Any]] = []
+        #  window_s, p50, p95, p99]: the seconds that may still be sent again, then the older ones.
+        self._recent: list[list[Any]] = []
+        self._final = PointColumns()
         self._next_second: dict[str, int] = {}  # per phase: the first second not yet emitted
         self._emitted: dict[tuple[str, int], tuple[Any, ...]] = {}  # (phase, second) -> what its points said
-        self._point_at: dict[tuple[int, int], int] = {}  # (series id, second) -> index in self.points
+        self._point_at: dict[tuple[int, int], int] = {}  # (series id, second) -> index in self._recent
         self.latest: dict[str, Any] | None = None  # the last frame without its points
         self.ended: dict[str, Any] | None = None
         self.reports: dict[str, tuple[str, bytes]] = {}  # name -> (content type, body), once the run ended
@@ -146,7 +178,30 @@ class LiveView:
         fresh: list[list[Any]] = []
         for record in records:
             fresh.extend(self._emit_phase(record, self.controller.run.phase(record.name)))
+        self._settle()
         return fresh
+
+    @property
+    def points(self) -> list[list[Any]]:
+        """Every point so far, each series' in time order (what a page opened now gets)."""
+        return self._final.lists() + self._recent
+
+    def _settle(self) -> None:
+        """Move the points of seconds that are never sent again (RECHECK_S behind their phase's next
+        second) to the typed columns, and forget what those seconds' points said."""
+        series, next_second = self.series, self._next_second
+        keep: list[list[Any]] = []
+        for point in self._recent:
+            if point[2] < next_second.get(series[point[0]]["phase"], 0) - RECHECK_S:
+                self._final.append(point)
+            else:
+                keep.append(point)
+        if len(keep) == len(self._recent):
+            return
+        self._recent = keep
+        self._point_at = {(point[0], point[2]): i for i, point in enumerate(keep)}
+        self._emitted = {(phase, sec): sig for (phase, sec), sig in self._emitted.items()
+                         if sec >= next_second.get(phase, 0) - RECHECK_S}
 
     def _emit_phase(self, record: Any, phase: Any) -> list[list[Any]]:
         c = self.controller
@@ -156,7 +211,7 @@ class LiveView:
         keys = [(scen, name, t) for scen, name, t in keys if t is not None]
         done = bool(record.duration_s)
         if done:
-            newest = max((max(t.windows, default=-1) for _, _, t in keys), default=-1)
+            newest = max((t.newest_second() for _, _, t in keys), default=-1)
             upto = max(int(record.duration_s + 0.999), newest + 1)
         else:
             upto = int(time.monotonic() - record.t0) - 1
@@ -207,10 +262,10 @@ class LiveView:
             for point in points:
                 at = self._point_at.get((point[0], sec))
                 if at is None:
-                    self._point_at[(point[0], sec)] = len(self.points)
-                    self.points.append(point)
+                    self._point_at[(point[0], sec)] = len(self._recent)
+                    self._recent.append(point)
                 else:
-                    self.points[at] = point
+                    self._recent[at] = point
             fresh.extend(points)
         return fresh
 

@@ -713,19 +713,21 @@ def test_coarsening_maps_every_bucket_as_dropping_bits_of_its_lowest_value(drop_
     assert both.total == 2 * h.total and both.counts[keys[0]] == want[keys[0]] + h.counts[keys[0]]
 
 
-def test_long_run_windows_are_coarsened_behind_the_newest_seconds_and_totals_stay_exact() -> None:
-    from gradual.stats.aggregate import WINDOW_FULL_PRECISION_S
+def test_long_run_windows_are_compacted_behind_the_newest_seconds_and_totals_stay_exact() -> None:
+    from gradual.stats.aggregate import LIVE_WINDOW_S
 
-    seconds = WINDOW_FULL_PRECISION_S + 30
+    seconds = LIVE_WINDOW_S + 30
     clock = [0.0]
     rec = Recorder(clock=lambda: clock[0])
     rec.set_phase_origin("p", 0.0)
     slot = rec.slot("p", "s", "r")
     stats = RunStats()
     exact: list[int] = []
+    per_second: list[list[int]] = []
     for sec in range(seconds):
-        for i in range(400):
-            value = 5000 + 3 * i + sec  # 400 values a second, dense enough to share 2-digit buckets
+        values = [5000 + 3 * i + sec for i in range(400)]  # 400 values a second, dense enough to share 2-digit buckets
+        per_second.append(values)
+        for i, value in enumerate(values):
             exact.append(value)
             slot.record(value * 1000, sec + i / 400)
         stats.merge(StatsBatch.from_wire(rec.drain().to_wire()), source="w1")
@@ -733,11 +735,21 @@ def test_long_run_windows_are_coarsened_behind_the_newest_seconds_and_totals_sta
     assert totals is not None
     assert totals.count == len(exact) and totals.hist.sum == sum(exact)
     assert totals.hist == hist_of(exact)  # whole-run numbers never come from windows
-    old, recent = totals.windows[0][2], totals.windows[seconds - 1][2]
-    assert len(old.counts) < len(recent.counts) / 2
-    assert (old.total, old.min, old.max) == (400, 5000, 5000 + 3 * 399)
-    want = sorted(5000 + 3 * i for i in range(400))[int(0.95 * 400) - 1]
-    assert abs(old.percentile(95.0) - want) <= want / 128 + 1
+    # The oldest seconds are rows now, the newest LIVE_WINDOW_S are windows at full precision.
+    assert totals.compacted_before() == seconds - LIVE_WINDOW_S == stats.compacted_before("p")
+    assert sorted(totals.windows) == list(range(seconds - LIVE_WINDOW_S, seconds))
+    assert totals.windows[seconds - 1][2] == hist_of(per_second[-1])
+    assert list(totals.rows.sec) == list(range(seconds - LIVE_WINDOW_S))
+    # A row's percentiles are its window's at 2 significant digits, as the time series read them.
+    for sec in range(seconds - LIVE_WINDOW_S):
+        count, failures, hist, pcts = totals.second(sec)
+        coarse = hist_of(per_second[sec]).coarsened()
+        assert (count, failures, hist) == (400, 0, None)
+        assert pcts == tuple(coarse.percentiles((50.0, 95.0, 99.0)))
+    want = sorted(per_second[0])[int(0.95 * 400) - 1]
+    assert abs(totals.second(0)[3][1] - want) <= want / 128 + 1
+    series = totals.window_series()
+    assert [p["t"] for p in series] == list(range(seconds)) and sum(p["count"] for p in series) == totals.count
 
 
 # --- Deferred whole-run histograms: exactness against a plain reference -------------------------
@@ -753,6 +765,15 @@ class Reference:
     def __init__(self) -> None:
         self.keys: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.newest: dict[tuple[str, str, str], int] = {}
+        self.late: dict[tuple[str, str, str], set[int]] = {}  # compacted seconds that got a late batch
+
+    def note_late(self, stats: RunStats, batch: StatsBatch) -> None:
+        """After ``stats`` merged ``batch``: the seconds it brought that are compacted now, maybe before
+        the batch came (a late one) or by an entry before them in the batch (a skew between keys)."""
+        for e in batch.entries:
+            for sec in e.windows:
+                if sec < stats.compacted_before(e.phase):
+                    self.late.setdefault((e.phase, e.scenario, e.request), set()).add(sec)
 
     def merge(self, batch: StatsBatch) -> None:
         for e in batch.entries:
@@ -798,44 +819,50 @@ def check_totals(
     counters: list[int],
     hist: Histogram,
     windows: dict[int, list[Any]] | None,
-    full_precision_from: int | None = None,
+    late: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> None:
+    """``windows``: the reference's per-second windows; ``late``: compacted seconds that got a late batch
+    after they were compacted (their counts are exact, their percentiles those of compaction time)."""
     assert [t.count, t.failures, t.interrupted, t.within_expected, t.bytes] == counters
     same_hist(t.hist, hist)
     assert t.whole_hist() == hist
     ref = RequestTotals("", "", "", hist=hist.copy())
     assert t.latency_ms() == ref.latency_ms()
     if windows is None:
-        assert t.windows == {}
+        assert t.windows == {} and not len(t.rows)
         return
-    assert sorted(t.windows) == sorted(windows)
+    before = t.compacted_before()
+    assert sorted(t.windows) == sorted(s for s in windows if s >= before)
+    assert list(t.rows.sec) == sorted(s for s in windows if s < before)
     for sec, (n, failures, h) in windows.items():
-        got = t.windows[sec]
-        assert got[:2] == [n, failures]
-        # Coarsened windows keep count, min, max and sum exact; recent ones are exact bucket by bucket.
-        assert (got[2].total, got[2].min, got[2].max, got[2].sum) == (h.total, h.min, h.max, h.sum)
-        if full_precision_from is not None and sec >= full_precision_from:
+        got = t.second(sec)
+        assert got is not None and got[:2] == (n, failures)
+        if sec >= before:  # a window: exact bucket by bucket
             assert got[2] == h
+        else:  # a row: the window's percentiles at 2 significant digits
+            assert got[2] is None and t.rows.recorded[t.rows.sec.index(sec)] == h.total
+            if sec not in late:
+                assert got[3] == (tuple(h.coarsened().percentiles((50.0, 95.0, 99.0))) if h else None)
     assert [s["t"] for s in t.window_series()] == sorted(windows)
     assert [(s["count"], s["failures"]) for s in t.window_series()] == [tuple(windows[s][:2]) for s in sorted(windows)]
 
 
 def check_all(stats: RunStats, ref: Reference) -> None:
-    from gradual.stats.aggregate import WINDOW_FULL_PRECISION_S
-
     assert sorted(stats.keys()) == sorted(ref.keys)
     for key, r in ref.keys.items():
         t = stats.get(*key)
         assert t is not None
-        check_totals(t, r["counters"], r["hist"], r["windows"], ref.newest.get(key, -1) - WINDOW_FULL_PRECISION_S + 1)
+        check_totals(t, r["counters"], r["hist"], r["windows"], ref.late.get(key, set()))
     counters, hist, _ = ref.sum_of(list(ref.keys))
     check_totals(stats.totals(), counters, hist, None)
     for phase in {k[0] for k in ref.keys}:
+        late = {sec for k, secs in ref.late.items() if k[0] == phase for sec in secs}
         counters, hist, windows = ref.sum_of([k for k in ref.keys if k[0] == phase])
-        check_totals(stats.phase_totals(phase), counters, hist, windows)
+        check_totals(stats.phase_totals(phase), counters, hist, windows, late)
         for scenario in {k[1] for k in ref.keys if k[0] == phase}:
+            late = {sec for k, secs in ref.late.items() if k[:2] == (phase, scenario) for sec in secs}
             counters, hist, windows = ref.sum_of([k for k in ref.keys if k[:2] == (phase, scenario)])
-            check_totals(stats.scenario_totals(phase, scenario), counters, hist, windows)
+            check_totals(stats.scenario_totals(phase, scenario), counters, hist, windows, late)
 
 
 KEYS = [(p, s, r) for p in ("p1", "p2") for s in ("a", "b") for r in ("GET /", "POST /x", "GET /y")]
@@ -914,6 +941,7 @@ def test_deferred_whole_run_hist_equals_plain_merge_of_everything(seed: int, ove
         if over_the_wire:
             batch = StatsBatch.from_wire(roundtrip(batch.to_wire()))
         stats.merge(batch, source)
+        ref.note_late(stats, batch)
         if rnd.random() < 0.2:  # reads between merges are exact too, and do not disturb what follows
             key = rnd.choice(list(ref.keys))
             t = stats.get(*key)
@@ -948,26 +976,35 @@ def test_reading_mid_stream_is_exact_with_windows_still_pending() -> None:
     check_all(stats, ref)
 
 
-def test_late_resend_of_a_coarsened_second_is_folded_at_full_precision() -> None:
-    from gradual.stats.aggregate import WINDOW_FULL_PRECISION_S
+def test_late_resend_of_a_compacted_second_is_folded_at_full_precision() -> None:
+    from gradual.stats.aggregate import LIVE_WINDOW_S
 
     stats, ref = RunStats(), Reference()
-    for sec in range(WINDOW_FULL_PRECISION_S + 20):
+    for sec in range(LIVE_WINDOW_S + 20):
         values = [5000 + 3 * i + sec for i in range(300)]
         entry = KeyDelta("p", "s", "r", count=300, hist=None, windows={sec: [300, 0, hist_of(values)]})
         ref.merge(StatsBatch([entry]))
         stats.merge(StatsBatch([entry]), "w1")
     t = stats.get("p", "s", "r")
     assert t is not None
-    coarse_buckets = len(t.windows[0][2].counts)
-    assert coarse_buckets < 300 / 2  # second 0 was coarsened
+    assert 0 not in t.windows and t.rows.sec[0] == 0  # second 0 was compacted
+    before = t.second(0)
     late = KeyDelta("p", "s", "r", count=2, hist=None, windows={0: [2, 0, hist_of([5001, 777_777])]})
     ref.merge(StatsBatch([late]))
     stats.merge(StatsBatch([late]), "w2")
+    ref.note_late(stats, StatsBatch([late]))
     same_hist(t.hist, ref.keys[("p", "s", "r")]["hist"])  # bucket for bucket: the late values too
     assert t.hist.counts[bucket_key(5001)] == ref.keys[("p", "s", "r")]["hist"].counts[bucket_key(5001)]
-    w = t.windows[0]
-    assert (w[0], w[2].total, w[2].max) == (302, 302, 777_777)
+    # The row counts them; its percentiles stay those of the second when it was compacted.
+    assert t.second(0) == (302, 0, None, before[3]) and t.rows.recorded[0] == 302
+    assert stats.phase_totals("p").second(0)[:2] == stats.scenario_totals("p", "s").second(0)[:2] == (302, 0)
+    # A late batch for a compacted second that had no requests yet gets a row of its own, in order.
+    lone = KeyDelta("p", "s", "other", count=1, hist=None, windows={3: [1, 1, hist_of([9000])]})
+    ref.merge(StatsBatch([lone]))
+    stats.merge(StatsBatch([lone]), "w2")
+    ref.note_late(stats, StatsBatch([lone]))
+    other = stats.get("p", "s", "other")
+    assert other is not None and list(other.rows.sec) == [3] and other.second(3) == (1, 1, None, (9000.0,) * 3)
     check_all(stats, ref)
 
 

@@ -25,8 +25,12 @@ def _ms(us: float) -> float:
     return round(us / 1000.0, 3)
 
 
-def _point(phase: str, t: int, window_s: float, count: int, failures: int, hist: Histogram) -> dict[str, Any]:
-    p50, p95, p99 = hist.percentiles((50.0, 95.0, 99.0)) if hist else (None, None, None)
+def _point(phase: str, t: int, window_s: float, count: int, failures: int, hist: Histogram | None,
+           pcts: tuple[float, float, float] | None) -> dict[str, Any]:
+    """A point from a window's histogram, or from a compacted row's percentiles (µs) when hist is None."""
+    if hist is not None:
+        pcts = (*hist.percentiles((50.0, 95.0, 99.0)),) if hist else None  # type: ignore[assignment]
+    p50, p95, p99 = pcts if pcts is not None else (None, None, None)
     return {
         "phase": phase, "t": t, "window_s": round(window_s, 3), "count": count, "failures": failures,
         "rps": round(count / window_s, 3), "failures_per_s": round(failures / window_s, 3),
@@ -35,37 +39,40 @@ def _point(phase: str, t: int, window_s: float, count: int, failures: int, hist:
     }
 
 
-def window_points(phase: str, duration_s: float | None, windows: dict[int, list[Any]], seconds: range) -> list[
-        dict[str, Any]]:
-    """Points of ``seconds`` from per-second windows ``{sec: [count, failures, hist]}``; a second with no
-    window is a zero-rate point without latencies. ``duration_s``: the phase's length once it ended
-    (its last, partial second's rate is per second of coverage), None while it runs.
+def window_points(phase: str, duration_s: float | None, totals: Any, seconds: range) -> list[dict[str, Any]]:
+    """Points of ``seconds`` from the per-second windows of ``totals`` (a RequestTotals: its recent
+    seconds are windows with a histogram, the older ones compacted rows with their percentiles); a
+    second with neither is a zero-rate point without latencies. ``duration_s``: the phase's length
+    once it ended (its last, partial second's rate is per second of coverage), None while it runs.
 
     A phase's last second shorter than MIN_WINDOW_S (the stop's tail: the requests that finished or were
     interrupted while users stopped) is folded into the point before it, whose window_s grows by as much:
     plotted alone it would be a false spike or drop, left out its requests would be missing, and the
-    points' counts must add up to the totals.
+    points' counts must add up to the totals. (Both are recent seconds, so windows: a row's
+    percentiles cannot be merged, and if one is a row the point keeps the percentiles it has.)
     """
-    out = []
+    out: list[list[Any]] = []
     for sec in seconds:
         window_s = 1.0 if duration_s is None or duration_s <= sec else min(1.0, duration_s - sec)
-        w = windows.get(sec)
-        count, failures, hist = w if w else (0, 0, None)
+        got = totals.second(sec)
+        count, failures, hist, pcts = got if got else (0, 0, None, None)
         if window_s < MIN_WINDOW_S and out:
             last = out[-1]
             last[1] += window_s
             last[2] += count
             last[3] += failures
-            if hist:  # a new histogram: the stats' own windows are never changed
+            if hist and last[5] is None:  # a new histogram: the stats' own windows are never changed
                 last[4] = merged([h for h in (last[4], hist) if h is not None])
+            elif pcts is not None and not last[4] and last[5] is None:
+                last[4], last[5] = None, pcts
             continue
-        out.append([sec, window_s, count, failures, hist])
-    return [_point(phase, sec, window_s, count, failures, hist if hist is not None else Histogram())
-            for sec, window_s, count, failures, hist in out]
+        out.append([sec, window_s, count, failures, hist, pcts])
+    return [_point(phase, sec, window_s, count, failures, hist, pcts)
+            for sec, window_s, count, failures, hist, pcts in out]
 
 
 def _phase_seconds(duration_s: float, keys: list[Any]) -> range:
-    newest = max((max(t.windows, default=-1) for t in keys), default=-1)
+    newest = max((t.newest_second() for t in keys), default=-1)
     return range(max(int(duration_s + 0.999), newest + 1))
 
 
@@ -79,7 +86,7 @@ def request_timeseries(result: Any) -> list[dict[str, Any]]:
                 if totals is None:
                     continue
                 seconds = _phase_seconds(record.duration_s, [totals])
-                for point in window_points(record.name, record.duration_s, totals.windows, seconds):
+                for point in window_points(record.name, record.duration_s, totals, seconds):
                     out.append({"scenario": scen.name, "request": req.name, **point})
     return out
 
@@ -91,7 +98,7 @@ def total_timeseries(result: Any) -> list[dict[str, Any]]:
         totals = result.stats.phase_totals(record.name)
         keys = [result.stats.get(*k) for k in result.stats.keys() if k[0] == record.name]
         seconds = _phase_seconds(record.duration_s, keys)
-        out.extend(window_points(record.name, record.duration_s, totals.windows, seconds))
+        out.extend(window_points(record.name, record.duration_s, totals, seconds))
     return out
 
 

@@ -157,8 +157,8 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
         times = [s.t for s in samples]
         for scen in result.run.phase(record.name).scenarios:
             totals = result.stats.scenario_totals(record.name, scen.name)
-            seconds = range(max(int(record.duration_s + 0.999), max(totals.windows, default=-1) + 1))
-            for point in window_points(record.name, record.duration_s, totals.windows, seconds):
+            seconds = range(max(int(record.duration_s + 0.999), totals.newest_second() + 1))
+            for point in window_points(record.name, record.duration_s, totals, seconds):
                 near = _nearest(samples, times, point["t"] + 1.0)  # the tick at the end of this second
                 out.append({
                     "phase": record.name,

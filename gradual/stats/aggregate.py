@@ -4,7 +4,9 @@ and derives the numbers reports and thresholds read (latency in ms, error lists,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,14 +14,20 @@ from gradual.stats.batch import KeyDelta, StatsBatch, add_error
 from gradual.stats.histogram import Histogram
 
 AGGREGATED = "Aggregated"
-# Per-second windows this far behind a key's newest second are kept at 2 significant digits.
-WINDOW_FULL_PRECISION_S = 120
+# RunStats compacts the per-second windows of a phase's seconds this far behind the phase's newest
+# second: each becomes a SecondRows row (count, failures, p50/p95/p99 of the window at 2 significant
+# digits), for every key, every scenario and the whole phase, and its histogram is dropped. A long
+# run's memory then grows by a few dozen bytes per key and second, not by a histogram.
+LIVE_WINDOW_S = 120
 # RunStats folds a key's window into its whole-run histogram once the window is this many seconds
 # behind the key's newest second (a worker's batch straddles at most two seconds). Until then the
-# window is "pending": reads add it on the fly. Folding must happen at full precision, before
-# _age_windows coarsens the window.
+# window is "pending": reads add it on the fly. Folding happens at full precision, before the
+# window is compacted.
 SEAL_LAG_S = 2
-assert 0 < SEAL_LAG_S < WINDOW_FULL_PRECISION_S
+assert 0 < SEAL_LAG_S < LIVE_WINDOW_S
+# A whole-run histogram (folded part, service times) is compacted once it holds this many parts: each
+# part of a decoded batch is a view that keeps the whole batch's buffer alive.
+TOTAL_PARTS = 32
 _SEALED_ALL = 1 << 62  # every window is already in the folded histogram
 _SEALED_NONE = -(1 << 62)  # no window is
 _LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
@@ -28,6 +36,97 @@ _WINDOW_PERCENTILES = (50.0, 95.0, 99.0)
 
 def _ms(us: float) -> float:
     return round(us / 1000.0, 3)
+
+
+# The window of one compacted second: (count, failures, latencies recorded, (p50, p95, p99) in µs or
+# None when it recorded none).
+Row = tuple[int, int, int, "tuple[float, float, float] | None"]
+
+
+class SecondRows:
+    """Compacted per-second windows, one row per second in ascending order, in typed arrays (about
+    40 bytes a row): count, failures, latencies recorded, and the p50/p95/p99 (µs) of the second's
+    histogram at 2 significant digits (Histogram.coarsened), which is what the time series read.
+
+    Counts stay exact when a late batch lands on a compacted second (add); its percentiles are those
+    of the window when it was compacted, unless the second had no row yet (then the late histogram's).
+    """
+
+    __slots__ = ("sec", "count", "failures", "recorded", "p50", "p95", "p99")
+
+    def __init__(self) -> None:
+        self.sec = array("q")
+        self.count = array("q")
+        self.failures = array("q")
+        self.recorded = array("q")
+        # Percentiles are whole µs in [1, 3.6e9]; 0 means "no latency recorded".
+        self.p50 = array("I")
+        self.p95 = array("I")
+        self.p99 = array("I")
+
+    def __len__(self) -> int:
+        return len(self.sec)
+
+    def _columns(self) -> tuple[array, ...]:
+        return (self.sec, self.count, self.failures, self.recorded, self.p50, self.p95, self.p99)
+
+    def append(self, sec: int, count: int, failures: int, hist: Histogram) -> None:
+        """A row for ``sec`` (after every row so far) from its window: ``hist`` already coarsened."""
+        assert not self.sec or sec > self.sec[-1]
+        self._insert(len(self.sec), sec, count, failures, hist)
+
+    def _insert(self, i: int, sec: int, count: int, failures: int, hist: Histogram) -> None:
+        p50, p95, p99 = (int(v) for v in hist.percentiles(_WINDOW_PERCENTILES)) if hist else (0, 0, 0)
+        for column, value in zip(self._columns(), (sec, count, failures, hist.total, p50, p95, p99), strict=True):
+            column.insert(i, value)
+
+    def add(self, sec: int, count: int, failures: int, hist: Histogram) -> None:
+        """A late window of a compacted second: counts added to its row (or a new row, in order)."""
+        i = bisect_left(self.sec, sec)
+        if i < len(self.sec) and self.sec[i] == sec:
+            self.count[i] += count
+            self.failures[i] += failures
+            if hist and not self.recorded[i]:  # the second had no latency yet: these are its percentiles
+                for column, value in zip((self.p50, self.p95, self.p99),
+                                         hist.coarsened().percentiles(_WINDOW_PERCENTILES), strict=True):
+                    column[i] = int(value)
+            self.recorded[i] += hist.total
+        else:
+            self._insert(i, sec, count, failures, hist.coarsened() if hist else hist)
+
+    def get(self, sec: int) -> Row | None:
+        i = bisect_left(self.sec, sec)
+        if i == len(self.sec) or self.sec[i] != sec:
+            return None
+        return self.row(i)
+
+    def row(self, i: int) -> Row:
+        pcts = (float(self.p50[i]), float(self.p95[i]), float(self.p99[i])) if self.recorded[i] else None
+        return self.count[i], self.failures[i], self.recorded[i], pcts
+
+    def last(self) -> int:
+        """The newest second with a row, -1 if none."""
+        return self.sec[-1] if self.sec else -1
+
+    def copy(self) -> SecondRows:
+        out = SecondRows()
+        for name in self.__slots__:
+            setattr(out, name, array(getattr(self, name).typecode, getattr(self, name)))
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecondRows):
+            return NotImplemented
+        return self._columns() == other._columns()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
 
 
 @dataclass(slots=True, eq=False)
@@ -43,6 +142,9 @@ class RequestTotals(KeyDelta):
     """
 
     # The slot KeyDelta.hist holds the folded part (see the hist property below the class).
+    # Seconds that RunStats compacted: windows holds only the seconds from _compacted_before on.
+    rows: SecondRows = field(default_factory=SecondRows, init=False, repr=False, compare=False)
+    _compacted_before: int = field(default=_SEALED_NONE, init=False, repr=False, compare=False)
     _sealed_before: int = field(default=_SEALED_ALL, init=False, repr=False, compare=False)
     _pending: dict[int, list[Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
     _view: Histogram | None = field(default=None, init=False, repr=False, compare=False)
@@ -86,9 +188,10 @@ class RequestTotals(KeyDelta):
                 for sec in due:
                     window = pending.pop(sec)[2]
                     # A sealed window is one compact pair of arrays from now on (time series,
-                    # coarsening), not a thousand workers' parts.
+                    # compaction), not a thousand workers' parts.
                     window.compact()
                     folded.merge(window)
+                folded.compact_over(TOTAL_PARTS)
 
     def _merge_latencies(self, src: KeyDelta, windows: bool) -> None:
         self._view = None
@@ -103,7 +206,12 @@ class RequestTotals(KeyDelta):
             dws = self.windows
             pending = self._pending
             before = self._sealed_before
+            compacted = self._compacted_before
             for sec, (n, failures, h) in src_windows.items():
+                if sec < compacted:  # a late window of a compacted second: its row, and the folded part
+                    self.rows.add(sec, n, failures, h)
+                    folded.merge(h)
+                    continue
                 dw = dws.get(sec)
                 if dw is None:
                     dw = dws[sec] = [n, failures, h.copy()]
@@ -115,14 +223,58 @@ class RequestTotals(KeyDelta):
                     dw[2].merge(h)
                 if sec < before:  # sealed second (a late resend): into the folded part too
                     folded.merge(h)
+            folded.compact_over(TOTAL_PARTS)
             return
         # An explicit hist goes to the folded part, so src's windows must land on sealed seconds only
         # (folding them later would count them twice): seal up to src's newest second first.
         for part in _hist_parts(src):
             folded.merge(part)
+        folded.compact_over(TOTAL_PARTS)
         if windows and src_windows:
             self._seal(max(src_windows) + 1)
+            compacted = self._compacted_before
+            if min(src_windows) < compacted:
+                for sec, (n, failures, h) in src_windows.items():
+                    if sec < compacted:
+                        self.rows.add(sec, n, failures, h)
+                src_windows = {sec: w for sec, w in src_windows.items() if sec >= compacted}
             _merge_windows(self.windows, src_windows)
+
+    def _compact(self, sec: int) -> list[Any] | None:
+        """Turn the window of ``sec`` into a row (RunStats compacts a phase's seconds in order, every
+        key at once); returns the window at 2 significant digits, or None if the key had none."""
+        self._seal(sec + 1)
+        w = self.windows.pop(sec, None)
+        if w is None:
+            return None
+        n, failures, h = w
+        h = h.coarsened()
+        self.rows.append(sec, n, failures, h)
+        return [n, failures, h]
+
+    def compacted_before(self) -> int:
+        """Seconds below this are rows (SecondRows), no longer windows; 0 or less: none are."""
+        return max(self._compacted_before, 0)
+
+    def newest_second(self) -> int:
+        """The newest second with requests (a window or a row), -1 if none."""
+        return max(max(self.windows, default=-1), self.rows.last())
+
+    def seconds(self) -> list[int]:
+        """Every second with requests, ascending: the rows', then the windows'."""
+        return [*self.rows.sec, *sorted(self.windows)]
+
+    def second(self, sec: int) -> tuple[int, int, Histogram | None, tuple[float, float, float] | None] | None:
+        """One second: (count, failures, its histogram, None) while it is a window, (count, failures,
+        None, (p50, p95, p99) in µs or None) once it is a row; None when it had no requests."""
+        w = self.windows.get(sec)
+        if w is not None:
+            return w[0], w[1], w[2], None
+        if sec < self._compacted_before:
+            row = self.rows.get(sec)
+            if row is not None:
+                return row[0], row[1], None, row[3]
+        return None
 
     def __getstate__(self) -> dict[str, Any]:
         # For copy and pickle: the whole-run hist as a plain, explicit histogram (never the cached view),
@@ -131,6 +283,8 @@ class RequestTotals(KeyDelta):
         state["hist"] = self._build_view()
         state["windows"] = {sec: [n, failures, h.copy()] for sec, (n, failures, h) in self.windows.items()}
         state["service"] = None if self.service is None else self.service.copy()
+        state["rows"] = self.rows.copy()
+        state["_compacted_before"] = self._compacted_before
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -169,9 +323,11 @@ class RequestTotals(KeyDelta):
 
     def window_series(self) -> list[dict[str, Any]]:
         series = []
-        for sec in sorted(self.windows):
-            n, failures, h = self.windows[sec]
-            p50, p95, p99 = h.percentiles(_WINDOW_PERCENTILES)
+        for sec in self.seconds():
+            got = self.second(sec)
+            assert got is not None
+            n, failures, h, pcts = got
+            p50, p95, p99 = h.percentiles(_WINDOW_PERCENTILES) if h is not None else pcts or (0.0, 0.0, 0.0)
             series.append(
                 {
                     "t": sec,
@@ -297,10 +453,24 @@ def _merge_service(dst: KeyDelta, src: KeyDelta) -> None:
     else:
         for part in _hist_parts(src):
             dst.service.merge(part)
+    if isinstance(dst, RequestTotals):
+        dst.service.compact_over(TOTAL_PARTS)
+
+
+# Told of each second RunStats compacts: (phase, second, {key: [count, failures, histogram at 2
+# significant digits]} for the keys that had requests that second), before the histograms are dropped.
+CompactWatcher = Callable[[str, int, "dict[tuple[str, str, str], list[Any]]"], None]
 
 
 class RunStats:
-    """Everything the master knows about a run's requests, merged from every worker's batches."""
+    """Everything the master knows about a run's requests, merged from every worker's batches.
+
+    Memory grows with the number of keys, not with the run's length: a phase's seconds more than
+    LIVE_WINDOW_S behind its newest one are compacted (RequestTotals.rows) for every key, and rows of
+    the same seconds are kept for every scenario and the whole phase (their series merge the keys'
+    histograms, which a row no longer has). ``for:`` thresholds judge those seconds as they compact,
+    through ``watch``.
+    """
 
     def __init__(self) -> None:
         self._totals: dict[tuple[str, str, str], RequestTotals] = {}
@@ -309,20 +479,46 @@ class RunStats:
         self._newest: dict[tuple[str, str, str], int] = {}  # newest window second seen per key
         # Open model, (phase, scenario) -> [scheduled, dropped]: scheduled == started + dropped, exactly.
         self.arrival_counts: dict[tuple[str, str], list[int]] = {}
+        self._phase_keys: dict[str, list[tuple[tuple[str, str, str], RequestTotals]]] = {}
+        self._phase_newest: dict[str, int] = {}  # newest window second seen per phase
+        self._compacted: dict[str, int] = {}  # per phase: seconds below this are rows
+        # (phase,) and (phase, scenario) -> rows of the compacted seconds, all their keys together.
+        self._group_rows: dict[tuple[str, ...], SecondRows] = {}
+        self._watchers: list[CompactWatcher] = []
+        self.second_streaks: Any = None  # thresholds.watch(): for: verdicts of the compacted seconds
+
+    def watch(self, watcher: CompactWatcher) -> None:
+        """Call ``watcher`` with the windows of each second as it is compacted (thresholds.SecondStreaks)."""
+        self._watchers.append(watcher)
+
+    def compacted_before(self, phase: str) -> int:
+        """Seconds of ``phase`` below this are compacted rows; 0: none are."""
+        return self._compacted.get(phase, 0)
 
     def merge(self, batch: StatsBatch, source: str | None = None) -> None:
         n = 0
         totals = self._totals
+        compacted = self._compacted
         for entry in batch.entries:
             key = (entry.phase, entry.scenario, entry.request)
             dst = totals.get(key)
             if dst is None:
                 # hist=None: the whole-run hist starts as the sum of the windows, folded as they seal.
                 dst = totals[key] = RequestTotals(*key, hist=None)
+                self._phase_keys.setdefault(entry.phase, []).append((key, dst))
+                if entry.phase in compacted:
+                    dst._compacted_before = compacted[entry.phase]
+            windows = entry.windows
+            if windows and entry.phase in compacted and min(windows) < compacted[entry.phase]:
+                self._late_rows(entry, compacted[entry.phase])
             merge_into(dst, entry)
             n += entry.count
-            if entry.windows:
-                self._age_windows(key, dst, max(entry.windows))
+            if windows:
+                newest = max(windows)
+                self._age_windows(key, dst, newest)
+                if newest > self._phase_newest.get(entry.phase, -1):
+                    self._phase_newest[entry.phase] = newest
+                    self._compact(entry.phase, newest - LIVE_WINDOW_S + 1)
         for key, (scheduled, dropped) in batch.arrivals.items():
             counts = self.arrival_counts.get(key)
             if counts is None:
@@ -336,27 +532,58 @@ class RunStats:
         self.users_by_source[src] = dict(batch.users)
 
     def _age_windows(self, key: tuple[str, str, str], dst: RequestTotals, newest: int) -> None:
-        """Seal the windows SEAL_LAG_S behind the key's newest second, then coarsen those that fell
-        WINDOW_FULL_PRECISION_S behind it.
-
-        Charts and ``for:`` thresholds read old seconds at 2 significant digits; the whole-run
-        histogram keeps full precision, because a window is folded into it (sealed) long before it
-        is coarsened, and a late resend of a sealed second is folded from its own full-precision
-        histogram (it is merged into the window too).
-        """
-        before = self._newest.get(key, -1)
-        if newest <= before:
+        """Seal the windows SEAL_LAG_S behind the key's newest second: from then on they are part of
+        its whole-run histogram at full precision (a late resend of a sealed second is folded from its
+        own histogram, and merged into the window too)."""
+        if newest <= self._newest.get(key, -1):
             return
         self._newest[key] = newest
         dst._seal(newest - SEAL_LAG_S)
-        windows = dst.windows
-        lo, hi = max(0, before - WINDOW_FULL_PRECISION_S + 1), newest - WINDOW_FULL_PRECISION_S + 1
-        # A jump far ahead (a skewed clock) walks the windows, not every second in between.
-        seconds = range(lo, hi) if hi - lo <= len(windows) else [s for s in windows if lo <= s < hi]
+
+    def _compact(self, phase: str, before: int) -> None:
+        """Compact the seconds of ``phase`` below ``before``, every key at once, into rows of each key,
+        each scenario and the phase; watchers see each second's windows first."""
+        done = self._compacted.get(phase, 0)
+        if before <= done:
+            return
+        keys = self._phase_keys.get(phase, [])
+        if before - done <= LIVE_WINDOW_S:
+            seconds: Iterable[int] = range(done, before)
+        else:  # a jump far ahead (a skewed clock) walks the windows, not every second in between
+            seconds = sorted({sec for _, t in keys for sec in t.windows if done <= sec < before})
+        phase_rows = self._group_rows.setdefault((phase,), SecondRows())
         for sec in seconds:
-            w = windows.get(sec)
-            if w is not None:
-                w[2] = w[2].coarsened()
+            found: dict[tuple[str, str, str], list[Any]] = {}
+            for key, t in keys:
+                w = t._compact(sec)
+                if w is not None:
+                    found[key] = w
+            if not found:
+                continue
+            for watcher in self._watchers:
+                watcher(phase, sec, found)
+            by_scenario: dict[str, list[Any]] = {}
+            everything = [0, 0, Histogram()]
+            for key, (n, failures, h) in found.items():
+                acc = by_scenario.setdefault(key[1], [0, 0, Histogram()])
+                for part in (acc, everything):
+                    part[0] += n
+                    part[1] += failures
+                    part[2].merge(h)
+            for scenario, (n, failures, h) in by_scenario.items():
+                self._group_rows.setdefault((phase, scenario), SecondRows()).append(sec, n, failures, h)
+            phase_rows.append(sec, everything[0], everything[1], everything[2])
+        for _, t in keys:
+            t._compacted_before = before
+        self._compacted[phase] = before
+
+    def _late_rows(self, entry: KeyDelta, before: int) -> None:
+        """A late batch's windows of compacted seconds: counted in the scenario's and phase's rows
+        (merge_into counts them in the key's)."""
+        for sec, (n, failures, h) in entry.windows.items():
+            if sec < before:
+                for group in ((entry.phase,), (entry.phase, entry.scenario)):
+                    self._group_rows.setdefault(group, SecondRows()).add(sec, n, failures, h)
 
     def users(self, phase: str, scenario: str) -> int:
         key = (phase, scenario)
@@ -386,15 +613,25 @@ class RunStats:
         return out
 
     def phase_totals(self, phase: str) -> RequestTotals:
+        """Sum over the phase's keys; its compacted seconds are the phase's rows (read-only)."""
         out = RequestTotals(phase, "", AGGREGATED)
         for (p, _, _), t in self._totals.items():
             if p == phase:
                 merge_into(out, t)
+        self._attach_rows(out, (phase,))
         return out
 
     def scenario_totals(self, phase: str, scenario: str) -> RequestTotals:
+        """Sum over the scenario's keys; its compacted seconds are the scenario's rows (read-only)."""
         out = RequestTotals(phase, scenario, AGGREGATED)
         for (p, s, _), t in self._totals.items():
             if p == phase and s == scenario:
                 merge_into(out, t)
+        self._attach_rows(out, (phase, scenario))
         return out
+
+    def _attach_rows(self, out: RequestTotals, group: tuple[str, ...]) -> None:
+        before = self._compacted.get(group[0], 0)
+        if before:
+            out.rows = self._group_rows.get(group) or SecondRows()
+            out._compacted_before = before

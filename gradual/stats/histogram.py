@@ -174,6 +174,13 @@ class Histogram:
         self._parts = [(keys, ns)]
         self._size = len(keys)
 
+    def compact_over(self, parts: int) -> None:
+        """compact() once more than ``parts`` packed parts have piled up. A decoded histogram's part is
+        a view into its whole stats batch, so a long-lived histogram merged from many (a whole-run
+        total) would otherwise keep every batch's buffer alive until COMPACT_SIZE buckets piled up."""
+        if self._parts is not None and len(self._parts) > parts:
+            self.compact()
+
     def coarsened(self, drop_bits: int = 3) -> Histogram:
         """The same values with ``drop_bits`` fewer bits of precision (buckets 2**drop_bits wider).
 

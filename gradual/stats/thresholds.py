@@ -2,7 +2,8 @@
 
 Evaluated centrally on the master's merged stats, so a distributed run is judged once, on all data.
 ``for: D`` thresholds are judged on the per-second windows: they fail only when the condition fails
-for D consecutive seconds.
+for D consecutive seconds. Seconds RunStats has compacted (no histogram any more) were judged as they
+compacted, by a SecondStreaks that ``watch`` attached to the stats.
 """
 
 from __future__ import annotations
@@ -92,22 +93,69 @@ def _metric(t: Threshold, agg: _Agg, seconds: float) -> float | None:
 class SecondVerdicts:
     """Per-second verdicts of ``for:`` thresholds, kept from one abort check to the next: a second is
     judged again only when its windows changed (a late batch), so each check judges the new seconds
-    instead of the whole run so far."""
+    instead of the whole run so far. Seconds that RunStats compacted are forgotten (SecondStreaks has
+    them), so this holds at most the live seconds."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[Threshold, str, int], tuple[tuple[int, int, int], bool]] = {}
+        self._seen: dict[tuple[Threshold, str], dict[int, tuple[tuple[int, int, int], bool]]] = {}
 
     def failing(
         self, t: Threshold, phase: str, sec: int, signature: tuple[int, int, int], judge: Callable[[], bool]
     ) -> bool:
         # Merges only add: a second whose count, failures and latencies recorded are unchanged is unchanged.
-        key = (t, phase, sec)
-        seen = self._seen.get(key)
+        seen_phase = self._seen.setdefault((t, phase), {})
+        seen = seen_phase.get(sec)
         if seen is not None and seen[0] == signature:
             return seen[1]
         verdict = judge()
-        self._seen[key] = (signature, verdict)
+        seen_phase[sec] = (signature, verdict)
         return verdict
+
+    def forget_before(self, t: Threshold, phase: str, before: int) -> None:
+        seen_phase = self._seen.get((t, phase))
+        if seen_phase and before > 0:
+            for sec in [sec for sec in seen_phase if sec < before]:
+                del seen_phase[sec]
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._seen.values())
+
+
+_NO_SECOND = -(1 << 62)
+
+
+class SecondStreaks:
+    """``for:`` verdicts of the seconds RunStats compacts, judged as they compact (RunStats.watch) and
+    kept as three numbers per threshold and phase: the longest failing streak among them, the streak
+    running at the newest of them, and that second. Late batches for a compacted second count in the
+    totals but do not judge it again."""
+
+    def __init__(self, thresholds: Iterable[Threshold]) -> None:
+        self.thresholds = [t for t in thresholds if t.for_s is not None]
+        # (threshold, phase) -> [longest, run, previous second judged]
+        self.state: dict[tuple[Threshold, str], list[int]] = {}
+
+    def __call__(self, phase: str, sec: int, windows: dict[tuple[str, str, str], list[Any]]) -> None:
+        for t in self.thresholds:
+            scoped = [w for key, w in windows.items() if _in_scope(t, key)]
+            if not scoped:  # a second without requests in scope is not judged (it ends a streak)
+                continue
+            state = self.state.setdefault((t, phase), [0, 0, _NO_SECOND])
+            if _fails(t, scoped):
+                state[1] = state[1] + 1 if sec == state[2] + 1 else 1
+                state[0] = max(state[0], state[1])
+            else:
+                state[1] = 0
+            state[2] = sec
+
+
+def watch(stats: RunStats, thresholds: Iterable[Threshold]) -> None:
+    """Have ``stats`` judge the ``for:`` thresholds among ``thresholds`` on each second it compacts
+    (evaluate reads them from there)."""
+    streaks = SecondStreaks(thresholds)
+    if streaks.thresholds:
+        stats.second_streaks = streaks
+        stats.watch(streaks)
 
 
 def _holds(t: Threshold, observed: float) -> bool:
@@ -164,6 +212,11 @@ def _longest_failing_streak(
 ) -> float:
     # phase -> second -> [count, failures, latencies recorded, that second's windows of every key in scope]
     per_phase: dict[str, dict[int, list[Any]]] = {}
+    streaks: SecondStreaks | None = stats.second_streaks
+    judged = streaks.state if streaks is not None else {}
+    for (threshold, phase), _ in judged.items():
+        if threshold == t:
+            per_phase.setdefault(phase, {})
     for key in keys:
         totals = stats.get(*key)
         assert totals is not None
@@ -180,7 +233,11 @@ def _longest_failing_streak(
             entry[3].append(window)
     longest = 0
     for phase, seconds in per_phase.items():
-        run, prev = 0, None
+        # The compacted seconds' verdicts, then the windows'.
+        longest_compacted, run, prev_sec = judged.get((t, phase), (0, 0, _NO_SECOND))
+        longest = max(longest, longest_compacted)
+        prev = None if prev_sec == _NO_SECOND else prev_sec
+        verdicts.forget_before(t, phase, stats.compacted_before(phase))
         for sec in sorted(seconds):
             count, failures, recorded, windows = seconds[sec]
             failing = verdicts.failing(t, phase, sec, (count, failures, recorded), lambda ws=windows: _fails(t, ws))

@@ -388,6 +388,42 @@ def test_worker_ignores_stale_and_repeated_commands(cluster: Cluster, target: Ta
         master.close()
 
 
+def test_a_second_welcome_of_the_same_run_keeps_the_command_sequence(cluster: Cluster, target: TargetProcess) -> None:
+    # A master answers every hello it accepts with welcome + bundle: a hello the worker repeated (every
+    # RECONNECT_INTERVAL_INIT until welcomed) that the master handles REWELCOME_INTERVAL after the first gets a
+    # second welcome of the same run. It must not reset the worker's cmd_seq: the latest command, which the
+    # master may repeat at any time, would apply again (a repeated run_batches would run its users twice).
+    config = write_recording_config(cluster.folder, {"min_concurrency": 1, "max_concurrency": 1}, run_time=30)
+    bundle = Bundle.build(cluster.folder, config, ["record_requests.py"], run_id="fake-run")
+    master = RawPeer(zmq.ROUTER).bind(cluster.port)  # a hand-driven master
+    try:
+        worker = cluster.worker("w1")
+        master.recv_type(Hello, 30)
+        master.send(Welcome("w1", "fake-run", 1.0, 10.0))
+        master.send(bundle)
+        assert master.recv_type(Ready, 30).bundle_sha256 == bundle.digest()
+        master.send(PhaseStart("load", 0))
+        master.send(SetTargets(5, "load", {"s": 3}))
+        assert _reported_users(master, lambda n: n == 3, timeout=10) == 3
+
+        master.send(Welcome("w1", "fake-run", 1.0, 10.0))  # the same run again
+        master.send(bundle)
+        assert master.recv_type(Ready, 10).bundle_sha256 == bundle.digest()  # same bundle: ready at once
+        master.send(SetTargets(5, "load", {"s": 1}))  # not newer than the last applied: dropped
+        master.send(Heartbeat("running"))
+        assert _reported_users(master, lambda n: True, skip=1) == 3
+        master.send(SetTargets(6, "load", {"s": 2}))
+        assert _reported_users(master, lambda n: n == 2, timeout=10) == 2
+
+        master.send(PhaseStop("load", 1.0))
+        master.recv_type(Stopped, 10)
+        master.send(Quit("done", 0))
+        master.recv_type(Bye, 10)
+        assert worker.wait(10) == 0, worker.log()
+    finally:
+        master.close()
+
+
 def _reported_users(master: RawPeer, accept: Callable[[int], bool], skip: int = 0, timeout: float = 5.0) -> int:
     """Users in the worker's next heartbeat that ``accept``s, after skipping ``skip`` heartbeats."""
     deadline = time.monotonic() + timeout

@@ -298,7 +298,9 @@ class Agent:
         # The stricter of the two: a master may ask for less time unsupervised, never for more.
         own = self.master_timeout_override or MASTER_TIMEOUT
         self.master_timeout = min(own, msg.master_timeout)
-        self.cmd_seq = 0
+        # cmd_seq is not reset: the master numbers its commands for the whole run, and a second welcome of
+        # the same run (the answer to a hello repeated before the first arrived, or a reconnect) must not let
+        # a repeated or late command apply again. A new run starts from 0 (_reset).
         self._resend()
 
     def _bundle(self, msg: Bundle) -> None:
@@ -502,6 +504,7 @@ class Agent:
         self.state = "idle"
         self.welcomed = False
         self.run_id = None
+        self.cmd_seq = 0  # the next run's master numbers its commands from 1
         # Stats numbering and unacked batches belong to one run: the next master (a new run) counts
         # from seq 1, and would either drop the old run's batches as a gap or merge them into its own.
         self.seq = 0

@@ -67,9 +67,12 @@ def test_each_wait_time_kind_paces_its_users(target: TargetProcess, tmp_path: Pa
     assert run.elapsed_s < RUN_TIME + 8, run.elapsed_s  # nobody slept through the stop (stop_timeout is 10 s)
 
     # Waits are outside the timed span: latency is the request's own (a few ms here), never the think time.
+    # A wait inside the span would be in every sample (each at least 100 ms: between's shortest), so the
+    # median shows it; one request can exceed 100 ms on its own when a loaded machine stalls the process
+    # (max 110-123 ms seen at load average 10), so the max cannot tell the two apart.
     for name in ("constant", "constant_map", "between", "pacing", "throughput", "thinker"):
         latency = run.request(name)["latency_ms"]
-        assert latency["max"] < 100, (name, latency)
+        assert latency["p50"] < 100, (name, latency)
     slow = run.request("pacing_slow")["latency_ms"]
     assert 100 <= slow["p50"] < 200, slow
     for name in counts:

@@ -365,18 +365,9 @@ def test_worker_processes_option_starts_workers_that_all_get_load(cluster: Clust
 
 
 def test_worker_ignores_stale_and_repeated_commands(cluster: Cluster, target: TargetProcess) -> None:
-    config = write_recording_config(cluster.folder, {"min_concurrency": 1, "max_concurrency": 1}, run_time=30)
-    bundle = Bundle.build(cluster.folder, config, ["record_requests.py"], run_id="fake-run")
     master = RawPeer(zmq.ROUTER).bind(cluster.port)  # a hand-driven master
     try:
-        worker = cluster.worker("w1")
-        master.recv_type(Hello, 10)
-        master.send(Welcome("w1", "fake-run", 1.0, 10.0))
-        master.send(bundle)
-        assert master.recv_type(Ready, 10).bundle_sha256 == bundle.digest()
-        master.send(PhaseStart("load", 0))
-        master.send(SetTargets(5, "load", {"s": 3}))
-        assert _reported_users(master, lambda n: n == 3) == 3
+        worker, _ = _running_three_users(cluster, master)
 
         master.send(SetTargets(4, "load", {"s": 0}))  # older than the last applied: dropped
         master.send(SetTargets(5, "load", {"s": 1}))  # the same again: not newer, dropped
@@ -400,18 +391,9 @@ def test_a_second_welcome_of_the_same_run_keeps_the_command_sequence(cluster: Cl
     # RECONNECT_INTERVAL_INIT until welcomed) that the master handles REWELCOME_INTERVAL after the first gets a
     # second welcome of the same run. It must not reset the worker's cmd_seq: the latest command, which the
     # master may repeat at any time, would apply again (a repeated run_batches would run its users twice).
-    config = write_recording_config(cluster.folder, {"min_concurrency": 1, "max_concurrency": 1}, run_time=30)
-    bundle = Bundle.build(cluster.folder, config, ["record_requests.py"], run_id="fake-run")
     master = RawPeer(zmq.ROUTER).bind(cluster.port)  # a hand-driven master
     try:
-        worker = cluster.worker("w1")
-        master.recv_type(Hello, 30)
-        master.send(Welcome("w1", "fake-run", 1.0, 10.0))
-        master.send(bundle)
-        assert master.recv_type(Ready, 30).bundle_sha256 == bundle.digest()
-        master.send(PhaseStart("load", 0))
-        master.send(SetTargets(5, "load", {"s": 3}))
-        assert _reported_users(master, lambda n: n == 3, timeout=10) == 3
+        worker, bundle = _running_three_users(cluster, master)
 
         master.send(Welcome("w1", "fake-run", 1.0, 10.0))  # the same run again
         master.send(bundle)
@@ -429,6 +411,22 @@ def test_a_second_welcome_of_the_same_run_keeps_the_command_sequence(cluster: Cl
         assert worker.wait(10) == 0, worker.log()
     finally:
         master.close()
+
+
+def _running_three_users(cluster: Cluster, master: RawPeer) -> tuple[Any, Bundle]:
+    """Worker w1 welcomed by the hand-driven ``master`` to run "fake-run", its phase started and its
+    scenario set to 3 users by command 5; answers the worker process and the bundle it got."""
+    config = write_recording_config(cluster.folder, {"min_concurrency": 1, "max_concurrency": 1}, run_time=30)
+    bundle = Bundle.build(cluster.folder, config, ["record_requests.py"], run_id="fake-run")
+    worker = cluster.worker("w1")
+    master.recv_type(Hello, 30)
+    master.send(Welcome("w1", "fake-run", 1.0, 10.0))
+    master.send(bundle)
+    assert master.recv_type(Ready, 30).bundle_sha256 == bundle.digest()
+    master.send(PhaseStart("load", 0))
+    master.send(SetTargets(5, "load", {"s": 3}))
+    assert _reported_users(master, lambda n: n == 3, timeout=10) == 3
+    return worker, bundle
 
 
 def _reported_users(master: RawPeer, accept: Callable[[int], bool], skip: int = 0, timeout: float = 5.0) -> int:

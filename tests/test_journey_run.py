@@ -43,6 +43,27 @@ def write_users(path: Path, n: int) -> None:
     path.write_text("username,password\n" + "".join(f"u{i:02d},pw-u{i:02d}\n" for i in range(n)))
 
 
+def write_every_request_config(folder: Path, name: str) -> Path:
+    """config.yaml: one 1 s scenario of 2 users going through every request of requests.yaml in turn."""
+    path = folder / "config.yaml"
+    path.write_text(f"""
+runs:
+  name: {name}
+  phases:
+    p:
+      run_time: 1s
+      scenarios:
+        s:
+          request_file: requests.yaml
+          requests: FROM_REQUEST_YAML_FILE
+          iterate_through_requests: true
+          min_concurrency: 2
+          max_concurrency: 2
+          wait_time: 50ms
+""")
+    return path
+
+
 def copy_example(tmp_path: Path, users: int, extra: str = "") -> Path:
     """The example journey, with ``users`` rows and as many users (each row logs in exactly once)."""
     shutil.copy(EXAMPLE / "requests.yaml", tmp_path / "requests.yaml")
@@ -256,21 +277,7 @@ requests:
     headers: {X-Require-Auth: t0ken}
     auth: bearer
 """)
-    (tmp_path / "config.yaml").write_text("""
-runs:
-  name: auth
-  phases:
-    p:
-      run_time: 1s
-      scenarios:
-        s:
-          request_file: requests.yaml
-          requests: FROM_REQUEST_YAML_FILE
-          iterate_through_requests: true
-          min_concurrency: 2
-          max_concurrency: 2
-          wait_time: 50ms
-""")
+    write_every_request_config(tmp_path, "auth")
     run = run_gradual(tmp_path / "config.yaml", target=target, timeout=60,
                       env={"J13_TOKEN": "t0ken", "GRADUAL_AUTH_TOKEN": "t0ken"})
     assert run.returncode == 0, run.stderr
@@ -292,28 +299,14 @@ def test_auth_variable_nothing_defines_is_the_environment_or_sent_as_written(
 requests:
   as_written:
     url: "${GRADUAL_TARGET}/secure/a"
-    headers: {X-Require-Auth: "{{auth_token}}"}
+    headers: {X-Require-Auth: "{{ env.PLACEHOLDER }}"}
     auth: "Bearer {{auth_token}}"
   from_env:
     url: "${GRADUAL_TARGET}/secure/b"
     headers: {X-Require-Auth: "from-env"}
     auth: {type: bearer, token: "{{ api_key }}"}
-""".replace('"{{auth_token}}"}', '"{{ env.PLACEHOLDER }}"}'))
-    (tmp_path / "config.yaml").write_text("""
-runs:
-  name: undefined auth
-  phases:
-    p:
-      run_time: 1s
-      scenarios:
-        s:
-          request_file: requests.yaml
-          requests: FROM_REQUEST_YAML_FILE
-          iterate_through_requests: true
-          min_concurrency: 2
-          max_concurrency: 2
-          wait_time: 50ms
 """)
+    write_every_request_config(tmp_path, "undefined auth")
     env = {"PLACEHOLDER": "{{auth_token}}", "API_KEY": "from-env"}
     args = ["--workers", str(workers)] if workers else []
     run = run_gradual(tmp_path / "config.yaml", target=target, timeout=60, extra_args=args, env=env)

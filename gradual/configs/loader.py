@@ -24,7 +24,7 @@ from .workload import OPEN_KEYS, OpenModel, parse_open_model, parse_wait_time
 from .yamlfile import absolute, file_problem, line_of, load_yaml, shown_path
 
 FROM_FILE = "FROM_REQUEST_YAML_FILE"
-CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioConfig.request_file_base)
+CONFIG_DIR, CWD = "config", "cwd"  # where a request_file was found (ScenarioConfig.request_files)
 BASES = {CONFIG_DIR: "next to the config", CWD: "in the working directory"}
 DEFAULT_RAMP_UP_WAIT = 0.1  # the original framework's default
 RUN_KEYS = ("name", "wait_between_phases", "phases", "stop_timeout", "thresholds", "plugins", "distributed",
@@ -144,7 +144,8 @@ def _run(
         plugins=tuple(plugins),
         raw=data,
         warnings=tuple(_dedupe(check.warnings)),
-        cwd=cwd if any(s.request_file_base == CWD for p in phases for s in p.scenarios) else None,
+        cwd=cwd if any(base == CWD for p in phases for s in p.scenarios for _, base in s.request_files)
+        else None,
     )
 
 
@@ -385,7 +386,6 @@ def _scenario(
     sources: list[tuple[Path, str]] = []
     if "request_file" in scen:
         pool, pool_key, sources = _request_files(check, scen, path, config, cwd, files)
-    request_file, request_file_base = sources[0] if sources else (None, None)
     requests: list[RequestConfig] = []
     raw = scen.get("requests")
     line = line_of(scen, "requests")
@@ -441,10 +441,8 @@ def _scenario(
         ramp_up_wait=tuple(float(w) for w in wait) if wait else (DEFAULT_RAMP_UP_WAIT,),
         iterate_through_requests=iterate,
         run_once=run_once,
-        request_file=request_file,
         request_files=tuple(sources),
         wait_time=wait_time,
-        request_file_base=request_file_base,
         data=data[0] if data is not None else None,
         on_start=tuple(on_start),
         cookies=cookies,

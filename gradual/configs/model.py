@@ -92,7 +92,6 @@ class ScenarioConfig:
     ramp_up_wait: tuple[float, ...] = (1.0,)
     iterate_through_requests: bool = False
     run_once: bool = False
-    request_file: Path | None = None
     wait_time: WaitTime | None = None
     # Open model (arrivals): iterations per second from min_rate toward max_rate, stepped by the ramp
     # keys; max_concurrency then caps the journeys in flight (min_concurrency is 0 and unused).
@@ -107,9 +106,8 @@ class ScenarioConfig:
     @property
     def model(self) -> str:
         return "open" if self.open else "closed"
-    request_file_base: str | None = None  # "config" (found next to the config) or "cwd" (the working directory)
-    # Every request file with where it was found, request_file the first: a list mixes YAML steps and
-    # Python functions in one pool.
+    # Every request file with where it was found: "config" (next to the config) or "cwd" (the working
+    # directory). A list mixes YAML steps and Python functions in one pool.
     request_files: tuple[tuple[Path, str], ...] = ()
     data: Any = None  # journeys.data.DataSpec: rows for the users (row.<column>, ctx.row)
     on_start: tuple[RequestConfig, ...] = ()  # setup steps each user runs once before its loop
@@ -117,6 +115,15 @@ class ScenarioConfig:
     # Each user's starting variables: the template names nothing defines in a scenario of the original's
     # format (its examples' {{auth_token}}), from the environment or as written (journey.check_journey_names).
     vars: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def request_file(self) -> Path | None:
+        """The (first) request file, None when the requests came from --request-config."""
+        return self.request_files[0][0] if self.request_files else None
+
+    @property
+    def request_file_base(self) -> str | None:
+        return self.request_files[0][1] if self.request_files else None
 
     @property
     def recorded(self) -> tuple[RequestConfig, ...]:

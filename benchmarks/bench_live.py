@@ -27,10 +27,11 @@ from pathlib import Path
 # The batches bench_master.py sends, from the same builder (this folder is on sys.path when run as a script).
 import bench_master as bm
 import msgpack
-from gradual.master.controller import PhaseRecord, Sample
+from gradual.master.controller import PhaseRecord
 from gradual.master.link import WorkerView
 from gradual.master.live import LiveView
 from gradual.master.registry import Registry, WorkerRecord
+from gradual.master.samples import SampleSeries
 
 from gradual.configs import load
 from gradual.stats import RunStats
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                                   cpu_percent=40.0, rss=120_000_000, users=4, ready=True))
     views = [w.view for w in registry.all()]
     controller = types.SimpleNamespace(
-        run=run, stats=stats, phase=run.phases[0], phases=[record], samples=[], started_at=time.time(),
+        run=run, stats=stats, phase=run.phases[0], phases=[record], samples=SampleSeries(), started_at=time.time(),
         state="running", stopping=False, expected=set(), tick=1.0,
         link=types.SimpleNamespace(workers=lambda: views, registry=registry),
         durations=lambda now=None: {bm.PHASE: (now or time.monotonic()) - record.t0},
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             stats.merge(StatsBatch.from_wire(body), source=f"w{i}")
         merge = time.thread_time() - t0
         record.t0 -= 1.0  # one second of the phase has passed
-        controller.samples.append(Sample(sec + 1.0, bm.PHASE, {bm.SCENARIO: a.sources}, {}, {}))
+        controller.samples.add(sec + 1.0, bm.PHASE, [bm.SCENARIO], {bm.SCENARIO: a.sources}, {}, {})
         # Alternate: a page open on even seconds, none on odd ones (each tick's points are new either way).
         live._queues.clear()
         if sec % 2 == 0:

@@ -27,6 +27,7 @@ from gradual.verdict import failure_reason
 
 from .dispatch import offsets, split, split_rate
 from .link import Link, WorkerView
+from .samples import SampleSeries
 
 log = logging.getLogger("gradual.master")
 
@@ -47,17 +48,6 @@ class PhaseRecord:
 
 
 @dataclass
-class Sample:
-    """One point of the run's time series, taken every tick."""
-
-    t: float  # seconds since the phase started
-    phase: str
-    users: dict[str, int]
-    counts: dict[str, int]  # requests completed per scenario since the previous sample
-    failures: dict[str, int]
-
-
-@dataclass
 class RunResult:
     run: RunConfig
     stats: RunStats
@@ -65,7 +55,7 @@ class RunResult:
     workers: list[WorkerView]
     started_at: float
     ended_at: float
-    samples: list[Sample]
+    samples: SampleSeries
     interrupted: bool = False
     verdicts: list[Verdict] = field(default_factory=list)
     aborted_by: Verdict | None = None
@@ -110,7 +100,7 @@ class Controller:
         self.stats = RunStats()
         watch(self.stats, run.thresholds)  # for: thresholds judge each second as the stats compact it
         self.phases: list[PhaseRecord] = []
-        self.samples: list[Sample] = []
+        self.samples = SampleSeries()
         self.phase: PhaseConfig | None = None
         self.targets: dict[str, float] = {}  # users per closed scenario, arrivals/s per open one
         self._interrupted = False
@@ -392,13 +382,13 @@ class Controller:
         if final:
             # After the stop, workers report 0 users at different moments: the last sample keeps the
             # users the phase ended with rather than a mix of stopped and not-yet-stopped workers.
-            previous = [smp for smp in self.samples if smp.phase == phase.name]
+            previous = self.samples.of_phase(phase.name)
             if previous:
-                users = dict(previous[-1].users)
+                users = previous.users(-1)
         record = self.phases[-1]
         for name, n in users.items():
             record.peak_users[name] = max(record.peak_users.get(name, 0), n)
-        self.samples.append(Sample(round(t, 3), phase.name, users, counts, failures))
+        self.samples.add(round(t, 3), phase.name, list(users), users, counts, failures)
         for observer in self.observers:
             try:
                 observer.update(self)

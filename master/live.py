@@ -218,7 +218,7 @@ class LiveView:
         first = self._next_second.get(record.name, 0)
         self._next_second[record.name] = max(first, upto)
         x0 = record.started_at - c.started_at
-        samples = [s for s in c.samples if s.phase == record.name]
+        samples = c.samples.of_phase(record.name)
         fresh: list[list[Any]] = []
         def cover(sec: int) -> float:  # as detail.window_points: a partial last second counts its coverage
             return min(1.0, record.duration_s - sec) if done and record.duration_s > sec else 1.0
@@ -460,12 +460,11 @@ def _window_sum(windows: list[Any]) -> list[Any] | None:
     return [sum(w[0] for w in found), sum(w[1] for w in found), merged(w[2] for w in found)]
 
 
-def _users_at(samples: list[Any], t: float) -> dict[str, int]:
-    """Users of the newest sample at or before ``t`` (samples are in time order), else the first one."""
-    for smp in reversed(samples):
-        if smp.t <= t + 1e-6:
-            return smp.users
-    return samples[0].users if samples else {}
+def _users_at(samples: Any, t: float) -> dict[str, int]:
+    """Users of a phase's newest sample at or before ``t`` (a PhaseSamples), else of its first one."""
+    if not samples:
+        return {}
+    return samples.users(max(0, samples.at_or_before(t)))
 
 
 def _percentiles(hist: Histogram | None) -> list[float | None]:

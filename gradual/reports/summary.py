@@ -153,29 +153,29 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
     """
     out: list[dict[str, Any]] = []
     for record in result.phases:
-        samples = [s for s in result.samples if s.phase == record.name]  # in time order: ticks append
-        times = [s.t for s in samples]
+        samples = result.samples.of_phase(record.name)  # in time order: ticks append
         for scen in result.run.phase(record.name).scenarios:
             totals = result.stats.scenario_totals(record.name, scen.name)
             seconds = range(max(int(record.duration_s + 0.999), totals.newest_second() + 1))
             for point in window_points(record.name, record.duration_s, totals, seconds):
-                near = _nearest(samples, times, point["t"] + 1.0)  # the tick at the end of this second
+                near = _nearest(samples, point["t"] + 1.0)  # the tick at the end of this second
                 out.append({
                     "phase": record.name,
                     "scenario": scen.name,
                     "t": point["t"],
-                    "users": near.users.get(scen.name, 0) if near is not None else 0,
+                    "users": samples.users(near).get(scen.name, 0) if near is not None else 0,
                     **{k: point[k] for k in ("window_s", "count", "failures", "rps", "failures_per_s",
                                              "p50", "p95", "p99")},
                 })
     return out
 
 
-def _nearest(samples: list[Any], times: list[float], t: float) -> Any:
-    """The sample whose time is closest to ``t`` (``times`` sorted), or None; a bisection, since a
+def _nearest(samples: Any, t: float) -> int | None:
+    """The index of the phase's sample whose time is closest to ``t``, or None; a bisection, since a
     long run has thousands of them per phase."""
+    times = samples.times
     i = bisect_left(times, t)
-    candidates = [j for j in (i - 1, i) if 0 <= j < len(samples)]
+    candidates = [j for j in (i - 1, i) if 0 <= j < len(times)]
     if not candidates:
         return None
-    return samples[min(candidates, key=lambda j: abs(times[j] - t))]
+    return min(candidates, key=lambda j: abs(times[j] - t))

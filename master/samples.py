@@ -27,7 +27,30 @@ class Sample:
     failures: dict[str, int]
 
 
-class PhaseSamples(Sequence[Sample]):
+class _Samples(Sequence[Sample]):
+    """Indexing and slicing over ``_sample(i)``, which subclasses define for 0 <= i < len(self)."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _sample(self, i: int) -> Sample:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> Sample: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Sample]: ...
+    def __getitem__(self, index: int | slice) -> Sample | list[Sample]:
+        if isinstance(index, slice):
+            return [self._sample(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("sample index out of range")
+        return self._sample(index)
+
+
+class PhaseSamples(_Samples):
     """One phase's samples in time order (ticks append): times, and per scenario users, requests, failures."""
 
     def __init__(self, phase: str, scenarios: Sequence[str]) -> None:
@@ -47,19 +70,6 @@ class PhaseSamples(Sequence[Sample]):
     def __len__(self) -> int:
         return len(self.times)
 
-    @overload
-    def __getitem__(self, index: int) -> Sample: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Sample]: ...
-    def __getitem__(self, index: int | slice) -> Sample | list[Sample]:
-        if isinstance(index, slice):
-            return [self._sample(i) for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("sample index out of range")
-        return self._sample(index)
-
     def users(self, index: int) -> dict[str, int]:
         """The users of one sample (negative indexes count from the end), without building the rest of it."""
         return self._row(self._users, index + len(self) if index < 0 else index)
@@ -77,7 +87,7 @@ class PhaseSamples(Sequence[Sample]):
                       self._row(self._failures, i))
 
 
-class SampleSeries(Sequence[Sample]):
+class SampleSeries(_Samples):
     """Every phase's samples, in the order they were taken: the controller's ``samples``."""
 
     def __init__(self) -> None:
@@ -107,19 +117,9 @@ class SampleSeries(Sequence[Sample]):
     def __len__(self) -> int:
         return self._starts[-1] + len(self._phases[-1]) if self._phases else 0
 
-    @overload
-    def __getitem__(self, index: int) -> Sample: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Sample]: ...
-    def __getitem__(self, index: int | slice) -> Sample | list[Sample]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("sample index out of range")
-        k = bisect_right(self._starts, index) - 1
-        return self._phases[k][index - self._starts[k]]
+    def _sample(self, i: int) -> Sample:
+        k = bisect_right(self._starts, i) - 1
+        return self._phases[k]._sample(i - self._starts[k])
 
     def __iter__(self) -> Iterator[Sample]:
         for phase in self._phases:

@@ -26,6 +26,8 @@ from gradual.configs.requests import load_request_yaml
 from gradual.journeys.cookies import CookieJar
 from gradual.runners import HttpRunner, UserContext
 from gradual.runners.auth import MissingCredentials
+from gradual.runners.http import template_of
+from gradual.runners.httpwire import WireTemplate
 
 
 @dataclass
@@ -301,3 +303,53 @@ requests:
         assert runner.run().error_kind is None
     runner.close()
     assert [(seen.target, seen.headers["x-name"]) for seen in recorder.seen] == [("/json/1", "n-ann")]
+
+
+def test_a_users_fixed_names_are_written_into_its_request_once_and_the_bytes_are_those_of_the_general_build(
+        tmp_path: Path) -> None:
+    # user, worker, phase and scenario are the same for a user's life: a runner's WireTemplate writes them in,
+    # leaving iteration as the one field of a bytes %-format, or no field at all. The bytes must be exactly
+    # those that filling every field in per request gives.
+    reqs = _yaml_requests(tmp_path, """
+requests:
+  per_iteration:
+    url: "http://127.0.0.1:9/a%20b/{{ user }}/{{ scenario }}?i={{ iteration }}&p=100%"
+    headers: {X-Scenario: "{{ scenario }}", X-Where: "{{ worker }}/{{ phase }} 5%s", X-Static: "1"}
+  fixed:
+    method: POST
+    url: "http://127.0.0.1:9/u/{{ user }}"
+    headers: {X-Phase: "{{ phase }}"}
+    body: "100% {{ 'text' }}"
+  two_iterations:
+    url: "http://127.0.0.1:9/{{ iteration }}/{{ iteration }}"
+  broken_scenario:
+    url: "http://127.0.0.1:9/{{ iteration }}"
+    headers: {X-Scenario: "{{ scenario }}"}
+""")
+    ctx = UserContext(user=12, scenario="buy now", phase="ramp", worker="w-1")
+    general = WireTemplate(template_of(reqs["per_iteration"]), "h:9", [])  # every field filled in per request
+    pieces = WireTemplate(template_of(reqs["per_iteration"]), "h:9", [], ctx)
+    assert general.per_iteration is None and pieces.per_iteration is not None and pieces.fixed_wire is None
+    for iteration in (0, 7, 123456):
+        ctx.iteration = iteration
+        assert pieces.per_iteration % iteration == general.build(ctx) == pieces.build(ctx)
+    assert b"/a%20b/12/buy%20now?i=123456&p=100% HTTP/1.1\r\n" in general.build(ctx)
+    assert b"X-Where: w-1/ramp 5%s\r\n" in general.build(ctx)
+
+    fixed = WireTemplate(template_of(reqs["fixed"]), "h:9", [("Authorization", "Basic eA==")], ctx)
+    assert fixed.per_iteration is None
+    assert fixed.fixed_wire == WireTemplate(template_of(reqs["fixed"]), "h:9", [("Authorization", "Basic eA==")]
+                                            ).build(ctx)
+    assert fixed.fixed_wire.endswith(b"\r\n\r\n100% text")
+    runner = HttpRunner(reqs["fixed"], ctx)
+    assert runner._static and runner._wire == runner._pieces.build(ctx)  # built once, as a static request's
+
+    two = WireTemplate(template_of(reqs["two_iterations"]), "h:9", [], ctx)
+    assert two.per_iteration is None and two.simple is not None  # two fields: the general form
+
+    # A fixed name with a line break stays a field, checked per request: each request fails unsent, as before.
+    broken = UserContext(user=1, scenario="s\r\nX-Injected: 1", phase="p")
+    runner = HttpRunner(reqs["broken_scenario"], broken)
+    outcome = runner.run()
+    assert outcome.error_kind == "template"
+    assert outcome.error_message.startswith("header X-Scenario: a line break in the filled-in value")

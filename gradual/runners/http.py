@@ -71,10 +71,15 @@ class HttpRunner(RequestRunner):
         self._target = self._template.fill(None)[0] if self._static else None
         # Built once: the bytes of a static request without cookies (the jar may add some per request).
         self._wire = build_http_request(request, self._endpoint).encode() if self._static else b""
-        # Templated requests (and static ones once the user has cookies) are built from compiled pieces.
+        # Templated requests (and static ones once the user has cookies) are built from compiled pieces,
+        # this user's user/worker/phase/scenario written in.
         auth = authorization_header(request.auth)
         self._pieces = WireTemplate(self._template, self._endpoint.host_header,
-                                    [] if auth is None else [("Authorization", auth)])
+                                    [] if auth is None else [("Authorization", auth)], ctx)
+        if not self._static and self._pieces.fixed_wire is not None:
+            # Templated on this user's fixed names alone: its bytes, too, are built once.
+            self._static, self._wire = True, self._pieces.fixed_wire
+        self._per_iteration = self._pieces.per_iteration  # a bytes %-format of ctx.iteration, or None
         self._simple = self._pieces.simple
         jar, ep = ctx.cookies, self._endpoint
         self._cookie_for = None if jar is None else (lambda target: jar.header(ep.host, target, ep.tls))
@@ -116,6 +121,8 @@ class HttpRunner(RequestRunner):
         try:
             if self._static and not cookies:
                 wire = self._wire
+            elif self._per_iteration is not None and not cookies:
+                wire = self._per_iteration % ctx.iteration
             elif self._simple is not None and not cookies:
                 # WireTemplate.build() in its commonest form (builtin names only, no body), in this frame
                 form, values_of, checked = self._simple

@@ -2,11 +2,16 @@
 
 A static request's bytes are built once (RequestHead.encode). A templated one is compiled into one
 %-format string for its whole head (request line, headers, the blank line) whose fields are filled in
-per iteration: ``user`` and ``iteration`` (ints) and, in headers, ``worker``, ``phase`` and ``scenario``
-are read off the user's context by one ``operator.attrgetter`` call; any other expression (a variable,
-a data column, a function) is computed by a small function. A header's filled-in text is checked for
-line breaks, a target's text values are quoted when they need it. benchmarks/bench_http.py measures
-the templated request beside its static twin in one run.
+per iteration. A WireTemplate belongs to one user's runner: ``user``, ``worker``, ``phase`` and
+``scenario`` are the same for the user's whole life (the engine sets them when it makes the user), so
+they are written into the text once, when it is compiled; a request whose only other field is
+``iteration`` is then one bytes %-format with one ``%d`` (``per_iteration``), and one with no field
+left is built once, as a static one is (``fixed_wire``). Other builtin names are read off the user's
+context by one ``operator.attrgetter`` call; any other expression (a variable, a data column, a
+function) is computed by a small function. A header's filled-in text is checked for line breaks
+(a fixed value with one stays a field, so each request fails with kind ``template`` as before), a
+target's text values are quoted when they need it. benchmarks/bench_http.py measures the templated
+request beside its static twin in one run.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .httpclient import USER_AGENT
 _UNSAFE_IN_TARGET = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%?#]")
 INT_FIELDS = ("user", "iteration")  # always ints: safe in a target and a header as they are
 TEXT_FIELDS = ("worker", "phase", "scenario")  # text: read by str.format in headers, quoted in a target
+FIXED_FIELDS = ("user", "worker", "phase", "scenario")  # the same for a user's life: written in once per runner
 
 
 class UnsafeValue(ValueError):
@@ -52,9 +58,12 @@ def _header_piece(expr: Expr) -> Callable[[Any], str]:
 
 class _Format:
     """A %-format string being compiled: literal text, and a ``%s`` for each value, read off the scope by
-    ``operator.attrgetter`` (a builtin name) or computed by a function (any other expression)."""
+    ``operator.attrgetter`` (a builtin name) or computed by a function (any other expression).
 
-    def __init__(self) -> None:
+    With ``fixed`` (the user's context), the builtin names in FIXED_FIELDS are written in as text."""
+
+    def __init__(self, fixed: Any = None) -> None:
+        self.fixed = fixed
         self.parts: list[str] = []
         self.attrs: list[str | None] = []  # per field: the scope attribute it reads, None for a function
         self.funcs: list[Callable[[Any], Any]] = []  # per field: how it is computed
@@ -75,12 +84,20 @@ class _Format:
         self.funcs.append(func)
         self.where.append(where)
 
+    def _fixed(self, attr: str | None) -> bool:
+        return self.fixed is not None and attr in FIXED_FIELDS
+
     def target(self, t: Template) -> None:
         for part in t.parts:
             if isinstance(part, str):
                 self.text(part)
             elif part.attr in INT_FIELDS:
-                self.field(part.attr, "")
+                if self._fixed(part.attr):
+                    self.text(str(getattr(self.fixed, part.attr)))  # as "%s" would write it
+                else:
+                    self.field(part.attr, "")
+            elif self._fixed(part.attr):
+                self.text(_target_piece(part)(self.fixed))
             else:
                 self.value(_target_piece(part), "")
 
@@ -98,7 +115,11 @@ class _Format:
                 if isinstance(part, str):
                     self.text(part)
                 elif part.attr is not None:
-                    self.field(part.attr, name)
+                    text = str(getattr(self.fixed, part.attr)) if self._fixed(part.attr) else None
+                    if text is not None and "\n" not in text and "\r" not in text:
+                        self.text(text)
+                    else:  # a line break is found per request, failing each as it did before
+                        self.field(part.attr, name)
                 else:
                     self.value(_header_piece(part), name)
         self.text("\r\n")
@@ -108,10 +129,12 @@ class WireTemplate:
     """``build(scope, cookie_for)`` -> the request's bytes for a templated request."""
 
     __slots__ = ("_format", "_attrs", "_funcs", "_where", "_body", "_static_body", "_length",
-                 "_checked", "_target_start", "simple")
+                 "_checked", "_target_start", "simple", "per_iteration", "fixed_wire")
 
-    def __init__(self, t: RequestTemplate, host: str, extra_headers: list[tuple[str, str]]) -> None:
-        f = _Format()
+    def __init__(self, t: RequestTemplate, host: str, extra_headers: list[tuple[str, str]],
+                 fixed: Any = None) -> None:
+        """``fixed``: the context of the one user this template is for (FIXED_FIELDS written in), or None."""
+        f = _Format(fixed)
         f.text(f"{t.method} ")
         self._target_start = len(t.method) + 1
         f.target(t.target)
@@ -172,6 +195,19 @@ class WireTemplate:
         # The commonest form, filled in by HttpRunner.run() itself: builtin names only, no body to fill in.
         self.simple = None if self._attrs is None or self._body is not None or self._static_body else (
             self._format, self._attrs, self._checked)
+        # No field left but ``iteration`` (once), or none at all, and no body to fill in: the bytes are a
+        # bytes %-format of the iteration number (per_iteration), or the same every time (fixed_wire).
+        self.per_iteration: bytes | None = None
+        self.fixed_wire: bytes | None = None
+        if self._body is None and (not attrs or attrs == ["iteration"]):
+            try:
+                if attrs:  # a field's part is "%s" (a literal "%s" was written "%%s")
+                    form = "".join("%d" if part == "%s" else part for part in f.parts)
+                    self.per_iteration = form.encode("latin-1") + self._static_body.replace(b"%", b"%%")
+                else:
+                    self.fixed_wire = (self._format % ()).encode("latin-1") + self._static_body
+            except UnicodeEncodeError:  # a header that is not latin-1 text fails each request, as before
+                pass
 
     def build(self, scope: Any, cookie_for: Callable[[str], str | None] | None = None) -> bytes:
         """The request's bytes; ``cookie_for(target)`` gives the Cookie header (or None).

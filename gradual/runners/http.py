@@ -93,12 +93,14 @@ class HttpRunner(RequestRunner):
         self._fast_json = None if fast is None else tuple(
             (c.keys if isinstance(c, DottedPath) else None, c, wanted) for c, wanted, _ in fast)
         # One check of a top-level key's constant value, any status below 400, no redirects: judged in run().
-        self._one_json = None
+        self._one_key: str | None = None
+        self._one_wanted: object = None
         if self._fast_json is not None and len(self._fast_json) == 1 and checks.status is None \
                 and not request.follow_redirects:
             [(keys, _, wanted)] = self._fast_json
             if keys is not None and len(keys) == 1:
-                self._one_json = (keys[0], wanted)
+                self._one_key, self._one_wanted = keys[0], wanted
+        self._redirects = request.follow_redirects > 0
         self._journey = checks is not None or bool(extract) or request.follow_redirects > 0
         # The body is read and counted always, kept only when something will look at it.
         self.keep_body = bool(request.callbacks) or (checks is not None and checks.reads_body) or any(
@@ -144,7 +146,7 @@ class HttpRunner(RequestRunner):
         conn = self._conn
         if conn is None:  # looked up once: hashing the endpoint on every request shows in profiles
             conn = self._conn = ctx.http_client(endpoint, self._connect)
-        if self.request.follow_redirects:
+        if self._redirects:
             self._hop_t0 = time.perf_counter_ns()
         try:
             response = conn.request(wire, head=self._head, keep_body=self.keep_body,
@@ -155,22 +157,22 @@ class HttpRunner(RequestRunner):
         if jar is not None and response.may_have(b"set-cookie"):
             self._store_cookies(jar, response, endpoint.host, self._target or self._pieces.target_of_wire(wire) or "/")
         if self._journey:
-            one = self._one_json
-            if one is not None and response.status_code < 400 and response.plain_utf8():
+            key = self._one_key
+            if key is not None and response.status_code < 400:
                 # The commonest check, `expect: {json: {key: constant}}`, judged here: the body parsed by the
                 # C scanner, one lookup. Anything else (a mismatch, whitespace around it) goes to _verdict.
                 try:
-                    text = response.content.decode()
-                    doc, end = _SCAN(text, 0)
-                    parsed = end == len(text)
+                    text = response.plain_text()
+                    if text is not None:
+                        doc, end = _SCAN(text, 0)
+                        if end == len(text):
+                            found = doc.get(key) if doc.__class__ is dict else None
+                            wanted = self._one_wanted
+                            if found == wanted and found.__class__ is wanted.__class__:
+                                return Outcome(response.status_code, response.nbytes, None, None, response)
                 except (StopIteration, ValueError):
-                    parsed = False
-                if parsed:
-                    key, wanted = one
-                    found = doc.get(key) if doc.__class__ is dict else None
-                    if found == wanted and found.__class__ is wanted.__class__:
-                        return Outcome(response.status_code, response.nbytes, None, None, response)
-            if self.request.follow_redirects:
+                    pass
+            if self._redirects:
                 return self._judge(response)
             return self._verdict(response)
         status = response.status_code

@@ -178,6 +178,22 @@ class Response:
             return True
         return lower.count(b"charset") == lower.count(b"charset=utf-8")
 
+    def plain_text(self) -> str | None:
+        """The kept body as text when it reads as UTF-8 as it is (plain_utf8), else None; raises
+        UnicodeDecodeError for bytes that are not UTF-8. One call for a JSON check's short path."""
+        lower = self._lower
+        if lower is None:
+            if self._head is None:
+                return self.content.decode()  # type: ignore[union-attr]
+            lower = self._lower = self._head.lower()
+        if lower.partition(b"content-encoding")[1]:
+            return None
+        content = self.content
+        if content.isascii() or not lower.partition(b"charset")[1] or \
+                lower.count(b"charset") == lower.count(b"charset=utf-8"):  # type: ignore[union-attr]
+            return content.decode()  # type: ignore[union-attr]
+        return None
+
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""
         wanted = name.lower().encode("latin-1")
@@ -262,11 +278,12 @@ class HttpConnection:
             self._parser = None
 
     def on_body(self, data: bytes) -> None:
-        self._nbytes += len(data)
-        if self._chunks is not None:
-            if self._nbytes > MAX_KEPT_BODY_BYTES:
+        n = self._nbytes = self._nbytes + len(data)
+        chunks = self._chunks
+        if chunks is not None:
+            if n > MAX_KEPT_BODY_BYTES:
                 raise HttpFailure(CONNECTION, f"response body over {MAX_KEPT_BODY_BYTES} bytes cannot be kept")
-            self._chunks.append(data)
+            chunks.append(data)
 
     def on_message_complete(self) -> None:
         if self._head_done:

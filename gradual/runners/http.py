@@ -95,11 +95,12 @@ class HttpRunner(RequestRunner):
         # One check of a top-level key's constant value, any status below 400, no redirects: judged in run().
         self._one_key: str | None = None
         self._one_wanted: object = None
+        self._one_class: type = type(None)
         if self._fast_json is not None and len(self._fast_json) == 1 and checks.status is None \
                 and not request.follow_redirects:
             [(keys, _, wanted)] = self._fast_json
             if keys is not None and len(keys) == 1:
-                self._one_key, self._one_wanted = keys[0], wanted
+                self._one_key, self._one_wanted, self._one_class = keys[0], wanted, wanted.__class__
         self._redirects = request.follow_redirects > 0
         self._journey = checks is not None or bool(extract) or request.follow_redirects > 0
         # The body is read and counted always, kept only when something will look at it.
@@ -166,11 +167,10 @@ class HttpRunner(RequestRunner):
                     if text is not None:
                         doc, end = _SCAN(text, 0)
                         if end == len(text):
-                            found = doc.get(key) if doc.__class__ is dict else None
-                            wanted = self._one_wanted
-                            if found == wanted and found.__class__ is wanted.__class__:
+                            found = doc.get(key)  # a document that is not an object: AttributeError, _verdict
+                            if found == self._one_wanted and found.__class__ is self._one_class:
                                 return Outcome(response.status_code, response.nbytes, None, None, response)
-                except (StopIteration, ValueError):
+                except (StopIteration, ValueError, AttributeError):
                     pass
             if self._redirects:
                 return self._judge(response)

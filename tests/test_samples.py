@@ -6,7 +6,6 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
-
 from gradual.master.samples import Sample, SampleSeries
 
 

@@ -23,6 +23,9 @@ ORIGINAL_FIELDS = {"request_name", "url", "params", "context", "response_time", 
 
 
 def _config(folder: Path, base: str, users: int) -> Path:
+    """A 2 s run of three requests. Each user waits 2 ms between requests, so a worker's stats batch (one a
+    second) never carries more than MAX_RECORDS_PER_BATCH records, which would be counted as dropped: on an
+    idle machine 4 unpaced users sent 45,906 requests in 2 s, over 10,000 per batch."""
     (folder / "reqs.yaml").write_text(
         f'requests:\n  ping: {{url: "{base}/ping", method: GET, expected_response_time: 1}}\n'
         f'  submit: {{url: "{base}/submit", method: POST, params: {{name: "John Doe", age: 30}}}}\n'
@@ -41,6 +44,7 @@ runs:
           iterate_through_requests: true
           min_concurrency: {users}
           max_concurrency: {users}
+          wait_time: 0.002
 """, encoding="utf-8")
     return config
 

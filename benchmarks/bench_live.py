@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             stats.merge(StatsBatch.from_wire(body), source=f"w{i}")
         merge = time.thread_time() - t0
         record.t0 -= 1.0  # one second of the phase has passed
-        controller.samples.add(sec + 1.0, bm.PHASE, [bm.SCENARIO], {bm.SCENARIO: a.sources}, {}, {})
+        controller.samples.add(sec + 1.0, bm.PHASE, {bm.SCENARIO: a.sources}, {}, {})
         # Alternate: a page open on even seconds, none on odd ones (each tick's points are new either way).
         live._queues.clear()
         if sec % 2 == 0:

@@ -388,7 +388,7 @@ class Controller:
         record = self.phases[-1]
         for name, n in users.items():
             record.peak_users[name] = max(record.peak_users.get(name, 0), n)
-        self.samples.add(round(t, 3), phase.name, list(users), users, counts, failures)
+        self.samples.add(round(t, 3), phase.name, users, counts, failures)
         for observer in self.observers:
             try:
                 observer.update(self)

@@ -10,7 +10,7 @@ tick costs 8 + 24 bytes per scenario. Reading builds a Sample on demand; nothing
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -78,6 +78,15 @@ class PhaseSamples(_Samples):
         """The index of the newest sample taken at or before ``t`` (a bisection), or -1."""
         return bisect_right(self.times, t + 1e-6) - 1
 
+    def nearest(self, t: float) -> int | None:
+        """The index of the sample whose time is closest to ``t`` (a bisection), or None when there is none."""
+        times = self.times
+        i = bisect_left(times, t)
+        candidates = [j for j in (i - 1, i) if 0 <= j < len(times)]
+        if not candidates:
+            return None
+        return min(candidates, key=lambda j: abs(times[j] - t))
+
     def _row(self, column: array, index: int) -> dict[str, int]:
         n = len(self.scenarios)
         return dict(zip(self.scenarios, column[index * n:(index + 1) * n], strict=True))
@@ -95,20 +104,17 @@ class SampleSeries(_Samples):
         self._by_name: dict[str, PhaseSamples] = {}
         self._starts: list[int] = []  # index of each phase's first sample in the whole series
 
-    def add(self, t: float, phase: str, scenarios: Sequence[str], users: dict[str, int],
-            counts: dict[str, int], failures: dict[str, int]) -> None:
-        """One tick of ``phase``, whose scenarios are ``scenarios`` (fixed by the first tick of the phase)."""
+    def add(self, t: float, phase: str, users: dict[str, int], counts: dict[str, int],
+            failures: dict[str, int]) -> None:
+        """One tick of ``phase``; its scenarios are those the phase's first tick has users for (the
+        controller's users name every scenario of the phase)."""
         current = self._phases[-1] if self._phases else None
         if current is None or current.phase != phase:
-            current = PhaseSamples(phase, scenarios)
+            current = PhaseSamples(phase, list(users))
             self._starts.append(len(self))
             self._phases.append(current)
             self._by_name.setdefault(phase, current)
         current.add(t, users, counts, failures)
-
-    def append(self, sample: Sample) -> None:
-        """A whole Sample, its scenarios those its users name."""
-        self.add(sample.t, sample.phase, list(sample.users), sample.users, sample.counts, sample.failures)
 
     def of_phase(self, phase: str) -> PhaseSamples:
         """The samples of one phase (empty when it has none yet)."""

@@ -12,10 +12,10 @@ from gradual.master.samples import Sample, SampleSeries
 def three_phases() -> SampleSeries:
     series = SampleSeries()
     for t in (1.0, 2.0, 3.0):
-        series.add(t, "warm", ["a"], {"a": int(t)}, {"a": 10 * int(t)}, {})
+        series.add(t, "warm", {"a": int(t)}, {"a": 10 * int(t)}, {})
     for t in (1.0, 2.5):
-        series.add(t, "main", ["a", "b"], {"a": 5, "b": int(t)}, {"b": 7}, {"b": 1})
-    series.add(0.5, "cool", ["a"], {"a": 2}, {}, {"a": 3})
+        series.add(t, "main", {"a": 5, "b": int(t)}, {"b": 7}, {"b": 1})
+    series.add(0.5, "cool", {"a": 2}, {}, {"a": 3})
     return series
 
 
@@ -44,13 +44,15 @@ def test_one_phase_and_the_sample_at_or_before_a_time() -> None:
     assert main.at_or_before(1.0) == 0
     assert main.at_or_before(2.4) == 0
     assert main.at_or_before(99) == 1
+    assert main.nearest(0.0) == 0 and main.nearest(1.7) == 0 and main.nearest(1.8) == 1 and main.nearest(9) == 1
+    assert series.of_phase("never").nearest(1.0) is None
     assert len(series.of_phase("never")) == 0
     assert SampleSeries()[0:3] == [] and len(SampleSeries()) == 0
 
 
 def test_a_scenario_the_phase_lacks_is_not_stored() -> None:
     series = SampleSeries()
-    series.add(1.0, "p", ["a"], {"a": 1}, {"a": 2, "stranger": 10**9}, {})
+    series.add(1.0, "p", {"a": 1}, {"a": 2, "stranger": 10**9}, {})
     assert series[0].counts == {"a": 2}
 
 
@@ -62,7 +64,7 @@ def test_an_hour_of_ticks_costs_bytes_per_tick() -> None:
     try:
         before = tracemalloc.get_traced_memory()[0]
         for t in range(3600):
-            series.add(float(t), "p", ["a", "b"], {"a": 20, "b": 3}, {"a": 1000 + t, "b": t}, {"a": t % 7})
+            series.add(float(t), "p", {"a": 20, "b": 3}, {"a": 1000 + t, "b": t}, {"a": t % 7})
         grown = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()

@@ -6,7 +6,6 @@ Built from the controller's RunResult; `gradual report` re-renders reports from 
 from __future__ import annotations
 
 import socket
-from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -158,7 +157,7 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
             totals = result.stats.scenario_totals(record.name, scen.name)
             seconds = range(max(int(record.duration_s + 0.999), totals.newest_second() + 1))
             for point in window_points(record.name, record.duration_s, totals, seconds):
-                near = _nearest(samples, point["t"] + 1.0)  # the tick at the end of this second
+                near = samples.nearest(point["t"] + 1.0)  # the tick at the end of this second
                 out.append({
                     "phase": record.name,
                     "scenario": scen.name,
@@ -168,14 +167,3 @@ def timeseries(result: Any) -> list[dict[str, Any]]:
                                              "p50", "p95", "p99")},
                 })
     return out
-
-
-def _nearest(samples: Any, t: float) -> int | None:
-    """The index of the phase's sample whose time is closest to ``t``, or None; a bisection, since a
-    long run has thousands of them per phase."""
-    times = samples.times
-    i = bisect_left(times, t)
-    candidates = [j for j in (i - 1, i) if 0 <= j < len(times)]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda j: abs(times[j] - t))

@@ -102,7 +102,7 @@ class HttpRunner(RequestRunner):
             if keys is not None and len(keys) == 1:
                 self._one_key, self._one_wanted, self._one_class = keys[0], wanted, wanted.__class__
         self._redirects = request.follow_redirects > 0
-        self._journey = checks is not None or bool(extract) or request.follow_redirects > 0
+        self._journey = checks is not None or bool(extract) or self._redirects
         # The body is read and counted always, kept only when something will look at it.
         self.keep_body = bool(request.callbacks) or (checks is not None and checks.reads_body) or any(
             e.reads_body for e in extract)
@@ -170,7 +170,7 @@ class HttpRunner(RequestRunner):
                             found = doc.get(key)  # a document that is not an object: AttributeError, _verdict
                             if found == self._one_wanted and found.__class__ is self._one_class:
                                 return Outcome(response.status_code, response.nbytes, None, None, response)
-                except (StopIteration, ValueError, AttributeError):
+                except (StopIteration, ValueError, AttributeError):  # not one JSON document, or not an object
                     pass
             if self._redirects:
                 return self._judge(response)
@@ -220,12 +220,13 @@ class HttpRunner(RequestRunner):
         status = response.status_code
         checks = self._checks
         fast = self._fast_json
-        if fast is not None and (checks.status is None and status < 400 or status in (checks.status or ())) \
-                and response.plain_utf8():
+        text = None
+        if fast is not None and (checks.status is None and status < 400 or status in (checks.status or ())):
+            text = response.plain_text()
+        if text is not None:
             # Only constant JSON value checks on a plain UTF-8 body: parsed by the C scanner and compared
             # here, no Answer; anything unusual (whitespace around the document, not JSON) takes the long way.
             try:
-                text = response.content.decode()
                 doc, end = _SCAN(text, 0)
                 if end != len(text):
                     doc = _JSON.decode(text)

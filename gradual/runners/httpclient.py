@@ -159,40 +159,30 @@ class Response:
         # TypeError, find() parses its arguments the slow way; both cost more than the search itself.
         return bool(lower.partition(name)[1])
 
-    def plain_utf8(self) -> bool:
-        """Whether the kept body reads as UTF-8 as it is: no Content-Encoding in the head, and the body all
-        ASCII or no charset but utf-8 named (substring tests, as may_have; True when the head was not kept).
+    def plain_text(self) -> str | None:
+        """The kept body as text when it reads as UTF-8 as it is, else None: no Content-Encoding in the head,
+        the body all ASCII or no charset but utf-8 named (substring tests, as may_have; no test when the head
+        was not kept), and its bytes valid UTF-8. One call for a JSON check's short path.
 
         ASCII bytes mean the same in every charset a JSON body may come in that keeps ASCII; in those that do
         not (UTF-16, UTF-32) JSON text is never NUL-free, so it does not parse as UTF-8 JSON either.
         """
-        lower = self._lower
-        if lower is None:
-            if self._head is None:
-                return True
-            lower = self._lower = self._head.lower()
-        if lower.partition(b"content-encoding")[1]:
-            return False
         content = self.content
-        if content is None or content.isascii() or not lower.partition(b"charset")[1]:
-            return True
-        return lower.count(b"charset") == lower.count(b"charset=utf-8")
-
-    def plain_text(self) -> str | None:
-        """The kept body as text when it reads as UTF-8 as it is (plain_utf8), else None; raises
-        UnicodeDecodeError for bytes that are not UTF-8. One call for a JSON check's short path."""
-        lower = self._lower
-        if lower is None:
-            if self._head is None:
-                return self.content.decode()  # type: ignore[union-attr]
-            lower = self._lower = self._head.lower()
-        if lower.partition(b"content-encoding")[1]:
+        if content is None:
             return None
-        content = self.content
-        if content.isascii() or not lower.partition(b"charset")[1] or \
-                lower.count(b"charset") == lower.count(b"charset=utf-8"):  # type: ignore[union-attr]
-            return content.decode()  # type: ignore[union-attr]
-        return None
+        lower = self._lower
+        if lower is None and self._head is not None:
+            lower = self._lower = self._head.lower()
+        if lower is not None:
+            if lower.partition(b"content-encoding")[1]:
+                return None
+            if not (content.isascii() or not lower.partition(b"charset")[1]
+                    or lower.count(b"charset") == lower.count(b"charset=utf-8")):
+                return None
+        try:
+            return content.decode()
+        except UnicodeDecodeError:
+            return None
 
     def header(self, name: str) -> str | None:
         """The first header called ``name`` (case-insensitive), decoded as latin-1."""
